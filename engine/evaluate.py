@@ -1,0 +1,277 @@
+"""Evaluate plans over input data: crediting, then the two stages.
+
+:func:`evaluate` is the whole calculation, free of files, stores and
+plugins: it takes loaded plans and typed records and returns payout
+lines in a stable order, so the same inputs always give the same lines
+whatever the order of the rows.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from .calendar import Period, parse_label, periods_between
+from .crediting import Credit, Crediter
+from .errors import DataError, EvaluationError
+from .loader import Catalog
+from .measures import MeasureTable, compute_measures
+from .payout import evaluate as evaluate_component
+from .records import Deal, QuotaRow, RosterRow, SplitRow
+from .results import PayoutLine
+from .roster import Roster
+from .schema import did_you_mean
+from .spec import Plan
+from .targets import Slot, Targets, slots
+
+# Wide enough that no quotient on the way to a payout line is rounded in
+# any digit that could reach a cent.
+PRECISION = 60
+
+
+@dataclass
+class Inputs:
+    """The typed input tables of one evaluation."""
+
+    deals: list[Deal]
+    roster: list[RosterRow]
+    quotas: list[QuotaRow] = field(default_factory=list)
+    splits: list[SplitRow] = field(default_factory=list)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rates: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """Payout lines, and what produced them for explaining."""
+
+    lines: list[PayoutLine]
+    credits: dict[str, list[Credit]]
+    measures: dict[str, MeasureTable]
+
+
+def evaluate(
+    catalog: Catalog,
+    inputs: Inputs,
+    periods: Iterable[str] = (),
+    metrics: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """Every payout line of every plan for the periods asked for.
+
+    ``periods`` are fiscal labels (``FY2026-Q1``); none means every
+    period of each plan's effective dates that the data reaches.
+    """
+    with decimal.localcontext() as ctx:
+        ctx.prec = PRECISION
+        ctx.traps[decimal.Inexact] = False
+        return _Evaluator(catalog, inputs, list(periods), metrics).run()
+
+
+class _Evaluator:
+    def __init__(self, catalog, inputs, periods, metrics):
+        if catalog.errors:
+            raise EvaluationError(
+                f"The plans have {len(catalog.errors)} error(s); "
+                "`attain validate` lists them."
+            )
+        self.catalog: Catalog = catalog
+        self.inputs: Inputs = inputs
+        self.requested: list[str] = periods
+        self.metrics = metrics or {}
+        self.roster = Roster(inputs.roster)
+        self.plans = {p.id: p for p in catalog.plans}
+        self.targets = Targets(self.plans, self.roster, inputs.quotas)
+        self._check_references()
+
+    def run(self) -> Evaluation:
+        lines: list[PayoutLine] = []
+        credits: dict[str, list[Credit]] = {}
+        tables: dict[str, MeasureTable] = {}
+        for plan in sorted(self.catalog.plans, key=lambda p: (p.id, p.starts)):
+            key = f"{plan.crediting}/{plan.currency}"
+            if key not in credits:
+                credits[key] = self._credit(plan)
+            periods, shown = self._periods(plan)
+            plan_slots = slots(plan, self.roster, periods)
+            table = compute_measures(
+                plan,
+                credits[key],
+                [(s.payee_id, s.period) for s in plan_slots],
+                self.metrics,
+            )
+            tables[f"{plan.id}@{plan.version}"] = table
+            lines += self._pay(plan, plan_slots, table, shown)
+        lines.sort(key=PayoutLine.sort_key)
+        return Evaluation(lines, credits, tables)
+
+    # -- inputs ------------------------------------------------------------
+
+    def _check_references(self) -> None:
+        roster = self.roster
+        for deal in self.inputs.deals:
+            if deal.owner not in roster:
+                hint = did_you_mean(deal.owner, list(roster))
+                raise DataError(
+                    f"Deal '{deal.deal_id}' is owned by '{deal.owner}', "
+                    f"who is not in the roster.{hint}",
+                    source=deal.source,
+                    row=deal.row,
+                    column="owner",
+                    value=deal.owner,
+                )
+        for split in self.inputs.splits:
+            if split.payee_id not in roster:
+                raise DataError(
+                    f"Payee '{split.payee_id}' is not in the roster."
+                    f"{did_you_mean(split.payee_id, list(roster))}",
+                    source=split.source,
+                    row=split.row,
+                    column="payee_id",
+                    value=split.payee_id,
+                )
+        for territories in self.catalog.territories.values():
+            for rule in territories.rules:
+                for payee in rule.payees:
+                    if payee not in roster:
+                        raise EvaluationError(
+                            f"{territories.file}: territory rule "
+                            f"'{rule.name}' names payee '{payee}', who is "
+                            f"not in the roster."
+                            f"{did_you_mean(payee, list(roster))}"
+                        )
+            for name, value in territories.lists.items():
+                if isinstance(value, str) and value not in self.inputs.lists:
+                    raise EvaluationError(
+                        f"{territories.file}: list '{name}' comes from the "
+                        f"data source '{value}', which the project does "
+                        "not define."
+                    )
+
+    def _credit(self, plan: Plan) -> list[Credit]:
+        crediting = self.catalog.creditings[plan.crediting]
+        crediter = Crediter(
+            crediting,
+            self.roster,
+            self.catalog.territories,
+            self.inputs.lists,
+            self.inputs.splits,
+            amount_of=_converter(plan.currency, self.inputs.rates),
+        )
+        credits = []
+        for deal in self.inputs.deals:
+            credits += crediter.credit(deal)
+        return credits
+
+    def _periods(self, plan: Plan) -> tuple[list[Period], set[str]]:
+        """The periods to compute, and those to show.
+
+        Earlier periods of a fiscal year are computed too, since a yearly
+        cap depends on what they paid.
+        """
+        last = plan.ends or max(
+            (d.close_date for d in self.inputs.deals), default=plan.starts
+        )
+        every = periods_between(plan.calendar, plan.period, plan.starts, last)
+        if not self.requested:
+            return every, {p.label for p in every}
+        ranges = [parse_label(plan.calendar, label) for label in self.requested]
+        shown = {
+            p.label
+            for p in every
+            if any(p.start <= end and start <= p.end for start, end in ranges)
+        }
+        if not shown:
+            return [], set()
+        final = max(p.end for p in every if p.label in shown)
+        years = {p.fiscal_year for p in every if p.label in shown}
+        needed = [
+            p for p in every if p.end <= final and p.fiscal_year in years
+        ]
+        return needed, shown
+
+    # -- pay ---------------------------------------------------------------
+
+    def _pay(self, plan, plan_slots, table, shown) -> list[PayoutLine]:
+        lines = []
+        paid: dict[tuple, Decimal] = {}
+        for slot in sorted(plan_slots, key=lambda s: s.period.start):
+            measures = table[(slot.payee_id, slot.period.label)]
+            for component in plan.components.values():
+                key = (slot.payee_id, component.id, slot.period.fiscal_year)
+                outcome = evaluate_component(
+                    plan, component, slot, measures, self.targets,
+                    paid.get(key, Decimal(0)),
+                )
+                paid[key] = paid.get(key, Decimal(0)) + outcome.amount
+                if slot.period.label in shown:
+                    lines.append(self._line(plan, slot, component, outcome))
+        return lines
+
+    def _line(self, plan: Plan, slot: Slot, component, outcome) -> PayoutLine:
+        trace = dict(outcome.trace)
+        trace["active_days"] = slot.active_days
+        trace["period_days"] = slot.period.days
+        return PayoutLine(
+            payee_id=slot.payee_id,
+            payee_name=self.roster.name(slot.payee_id),
+            plan_id=plan.id,
+            plan_version=plan.version,
+            period=slot.period.label,
+            period_start=slot.period.start,
+            period_end=slot.period.end,
+            component=component.id,
+            component_name=component.name,
+            amount=outcome.amount,
+            currency=plan.currency,
+            trace=trace,
+        )
+
+
+def _converter(currency: str, rates: list[dict[str, Any]]):
+    """Deal amount in ``currency``, converted at the rate in force on the
+    close date: the latest rate dated on or before it."""
+    table: dict[tuple[str, str], list[tuple[date, Decimal]]] = {}
+    for row in rates:
+        pair = (row["from"], row["to"])
+        table.setdefault(pair, []).append((row["date"], row["rate"]))
+    for entries in table.values():
+        entries.sort()
+
+    def amount_of(deal: Deal) -> Decimal:
+        if deal.currency in (None, currency):
+            return deal.amount
+        rate = _rate(table, deal.currency, currency, deal.close_date)
+        if rate is None:
+            raise DataError(
+                f"Deal '{deal.deal_id}' is in {deal.currency}, but no "
+                f"exchange rate from {deal.currency} to {currency} is "
+                f"dated on or before {deal.close_date}. Add one to the "
+                "exchange_rates table.",
+                source=deal.source,
+                row=deal.row,
+                column="currency",
+                value=deal.currency,
+            )
+        return deal.amount * rate
+
+    return amount_of
+
+
+def _rate(table, source: str, target: str, day: date) -> Decimal | None:
+    direct = _latest(table.get((source, target), []), day)
+    if direct is not None:
+        return direct
+    inverse = _latest(table.get((target, source), []), day)
+    return None if inverse is None else 1 / inverse
+
+
+def _latest(entries, day: date) -> Decimal | None:
+    found = None
+    for when, rate in entries:
+        if when > day:
+            break
+        found = rate
+    return found
