@@ -1,0 +1,485 @@
+"""The ``attain`` command line.
+
+This is the one place where errors become text for people: results go
+to stdout, progress and problems to stderr. Exit codes: 0 for success,
+1 for invalid plans or data and failed runs, 2 for usage errors.
+
+Heavy modules (the store, the plugin manager) are imported inside the
+commands that use them, so ``attain --help`` and ``attain validate``
+start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import AttainError, Finding, InvalidPlanError
+
+BUILTIN_COMMANDS = ("validate", "run", "explain", "runs", "show", "plugins")
+
+
+class _Group(click.Group):
+    """Built-in commands, then the commands plugins add."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        if not hasattr(self, "_extra"):
+            from .plugins import commands, get_plugin_manager
+
+            self._extra = {c.name: c for c in commands(get_plugin_manager())}
+        return self._extra
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return names + sorted(set(self._plugin_commands()) - set(names))
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            try:
+                command = self._plugin_commands().get(name)
+            except AttainError as exc:
+                raise click.ClickException(str(exc)) from None
+        return command
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="attain")
+@click.option(
+    "--project",
+    "-p",
+    "project_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project file; by default attain.yaml here or above.",
+)
+@click.pass_context
+def cli(ctx: click.Context, project_path: Path | None) -> None:
+    """Sales incentive compensation: plans as reviewed text, exact and
+    explained pay."""
+    ctx.obj = {"project_path": project_path}
+
+
+def main() -> None:
+    cli(prog_name="attain")
+
+
+# -- shared ---------------------------------------------------------------
+
+
+def _project(ctx: click.Context, required: bool = True):
+    from .project import find_project, load_project
+
+    path = ctx.obj.get("project_path") or find_project()
+    if path is None:
+        if required:
+            raise click.UsageError(
+                "No attain.yaml here or in any folder above. Run the "
+                "command in a project folder, or name the file with "
+                "--project."
+            )
+        return None
+    if not path.is_file():
+        raise click.UsageError(f"Project file '{path}' does not exist.")
+    return load_project(path)
+
+
+def _fail(exc: AttainError) -> None:
+    if isinstance(exc, InvalidPlanError):
+        _print_findings(exc.findings, "text")
+    else:
+        click.secho(f"Error: {exc}", fg="red", err=True)
+    sys.exit(1)
+
+
+def _print_findings(findings: list[Finding], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+        return
+    for finding in findings:
+        click.echo(str(finding))
+
+
+def _roster_ids(project) -> set[str] | None:
+    """The roster's payee ids, for checking references; None if unreadable."""
+    from .data import read_roster
+    from .plugins import connectors, get_plugin_manager
+
+    options = dict(project.data["roster"])
+    connector = connectors(get_plugin_manager()).get(options.pop("connector"))
+    if connector is None:
+        return None
+    options.pop("columns", None)
+    try:
+        source = connector.open(options, project.root)
+        return {row.payee_id for row in read_roster(source)}
+    except AttainError:
+        return None
+
+
+def _catalog(paths, project):
+    from .loader import load_catalog
+
+    return load_catalog(
+        paths,
+        deal_fields=project.deal_columns if project else None,
+        payees=_roster_ids(project) if project else None,
+    )
+
+
+# -- validate ---------------------------------------------------------------
+
+
+@cli.command()
+@click.argument(
+    "paths", nargs=-1, type=click.Path(exists=True, path_type=Path)
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="How findings are printed.",
+)
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Check plan files and folders: schema, references, bands, formulas.
+
+    With no PATHS, checks the project's plans. Prints nothing but a
+    summary when all is valid; exits 1 when anything is invalid.
+    """
+    try:
+        project = _project(ctx, required=not paths)
+        catalog = _catalog(paths or project.plans, project)
+    except AttainError as exc:
+        _fail(exc)
+    _print_findings(catalog.findings, fmt)
+    errors = len(catalog.errors)
+    warnings = len(catalog.findings) - errors
+    files = len(catalog.files)
+    click.echo(
+        f"{errors} error(s), {warnings} warning(s) in {files} file(s).",
+        err=True,
+    )
+    if errors:
+        sys.exit(1)
+
+
+# -- run --------------------------------------------------------------------
+
+
+def _evaluate(ctx, periods):
+    from .evaluate import evaluate
+    from .plugins import get_plugin_manager, metrics
+    from .project import read_inputs
+
+    project = _project(ctx)
+    catalog = _catalog(project.plans, project)
+    if catalog.errors:
+        raise InvalidPlanError(catalog.findings)
+    pm = get_plugin_manager()
+    inputs, hashes = read_inputs(project, pm)
+    result = evaluate(
+        catalog, inputs, list(periods) or project.periods, metrics(pm)
+    )
+    return project, catalog, pm, result, hashes
+
+
+@cli.command()
+@click.option(
+    "--period", "periods", multiple=True, metavar="LABEL",
+    help="A fiscal period such as FY2026-Q1 (repeatable); by default the "
+    "project's periods, or every period the data reaches.",
+)
+@click.option(
+    "--format", "fmt", default=None, metavar="NAME",
+    help="Write payout lines to stdout in this format (csv, json, "
+    "markdown or a plugin's) instead of the project's outputs.",
+)
+@click.option(
+    "--no-store", is_flag=True, help="Do not record the run in the store."
+)
+@click.pass_context
+def run(ctx: click.Context, periods, fmt: str | None, no_store: bool) -> None:
+    """Evaluate the project's plans and write payout lines."""
+    from .plugins import output_formats
+    from .results import PlanRef, RunResult
+
+    started = datetime.now(timezone.utc)
+    try:
+        project, catalog, pm, result, hashes = _evaluate(ctx, periods)
+        formats = output_formats(pm)
+        outputs = project.outputs if fmt is None else []
+        rendered = [
+            (o["path"], _format(formats, o["format"]).render_payouts(result.lines))
+            for o in outputs
+        ]
+        record = RunResult(
+            run_id=uuid.uuid4().hex,
+            started_at=started,
+            finished_at=datetime.now(timezone.utc),
+            engine_version=__version__,
+            project=str(project.path),
+            periods=sorted({line.period for line in result.lines}),
+            plans=[
+                PlanRef(p.id, p.version, p.content_hash, p.file)
+                for p in catalog.plans
+            ],
+            inputs=hashes,
+            lines=result.lines,
+        )
+        staged = [_stage(path, text) for path, text in rendered]
+        try:
+            if not no_store:
+                _save(project, record)
+        except BaseException:
+            for temp, _ in staged:
+                os.unlink(temp)
+            raise
+        for temp, path in staged:
+            os.replace(temp, path)
+    except AttainError as exc:
+        _fail(exc)
+
+    if fmt is not None:
+        click.echo(_format(formats, fmt).render_payouts(result.lines), nl=False)
+    _summary(record, [path for path, _ in rendered], no_store)
+
+
+def _format(formats, name: str):
+    if name not in formats:
+        from .schema import did_you_mean
+
+        raise click.UsageError(
+            f"No output format '{name}'.{did_you_mean(name, formats)} "
+            f"Formats: {', '.join(sorted(formats))}."
+        )
+    return formats[name]
+
+
+def _stage(path: str, text: str) -> tuple[str, str]:
+    """Write ``text`` beside ``path`` under a temporary name."""
+    folder = Path(path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".attain-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    return temp, path
+
+
+def _store_url(project) -> str:
+    from .store import default_url
+
+    return project.store_url or default_url(project.root)
+
+
+def _save(project, record) -> None:
+    from .store import Store
+
+    with Store.open(_store_url(project)) as store:
+        store.save_run(record)
+
+
+def _summary(record, written: list[str], no_store: bool) -> None:
+    totals: dict[str, Any] = {}
+    payees = set()
+    for line in record.lines:
+        totals[line.currency] = totals.get(line.currency, 0) + line.amount
+        payees.add(line.payee_id)
+    money = ", ".join(f"{v:,} {k}" for k, v in sorted(totals.items()))
+    stored = "" if no_store else f"Run {record.run_id[:12]} recorded. "
+    click.echo(
+        f"{stored}{len(record.lines)} payout line(s) for {len(payees)} "
+        f"payee(s) in {', '.join(record.periods) or 'no period'}: "
+        f"{money or 'nothing'}.",
+        err=True,
+    )
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
+
+
+# -- explain ----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("payee")
+@click.option("--period", "periods", multiple=True, metavar="LABEL",
+              help="Fiscal periods to show (repeatable).")
+@click.option("--run", "run_id", metavar="RUN",
+              help="Explain a recorded run instead of computing afresh.")
+@click.option("--format", "fmt", default="markdown", show_default=True,
+              metavar="NAME", help="markdown, json, csv or a plugin's.")
+@click.pass_context
+def explain(ctx, payee: str, periods, run_id: str | None, fmt: str) -> None:
+    """Show one payee's statement: every line of pay and the deals
+    behind it."""
+    from .plugins import get_plugin_manager, output_formats
+    from .results import Statement
+
+    try:
+        if run_id:
+            lines = _stored_lines(ctx, run_id, periods)
+        else:
+            _, _, _, result, _ = _evaluate(ctx, periods)
+            lines = result.lines
+        mine = [line for line in lines if line.payee_id == payee]
+        if not mine:
+            _no_lines(payee, lines)
+        render = _format(output_formats(get_plugin_manager()), fmt)
+    except AttainError as exc:
+        _fail(exc)
+    first = mine[0]
+    statement = Statement(
+        payee_id=payee,
+        payee_name=first.payee_name,
+        role=first.trace.get("role", ""),
+        currency=first.currency,
+        periods=sorted({line.period for line in mine}),
+        lines=mine,
+    )
+    click.echo(render.render_statement(statement), nl=False)
+
+
+def _stored_lines(ctx, run_id: str, periods):
+    from .store import Store
+
+    project = _project(ctx)
+    with Store.open(_store_url(project)) as store:
+        lines = store.get_run(run_id).lines
+    if periods:
+        lines = [line for line in lines if line.period in periods]
+    return lines
+
+
+def _no_lines(payee: str, lines) -> None:
+    from .schema import did_you_mean
+
+    payees = {line.payee_id for line in lines}
+    hint = did_you_mean(payee, payees)
+    raise click.ClickException(
+        f"No payout lines for '{payee}' in the periods computed.{hint}"
+    )
+
+
+# -- runs and show ------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+              default="text", show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, limit: int, fmt: str) -> None:
+    """List recorded runs, newest first."""
+    from .store import Store
+
+    try:
+        with Store.open(_store_url(_project(ctx))) as store:
+            found = store.list_runs(limit)
+    except AttainError as exc:
+        _fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps([_summary_dict(r) for r in found], indent=2))
+        return
+    if not found:
+        click.echo("No runs recorded yet. `attain run` records one.", err=True)
+    for r in found:
+        plans = ", ".join(f"{p}@{v}" for p, v in r.plans)
+        totals = ", ".join(
+            f"{amount:,} {cur}" for cur, amount in r.total_by_currency.items()
+        )
+        click.echo(
+            f"{r.run_id[:12]}  {r.started_at:%Y-%m-%d %H:%M}  {r.status:<9}  "
+            f"{','.join(r.periods)}  {r.line_count} lines  {totals}  {plans}"
+        )
+
+
+def _summary_dict(r) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id,
+        "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat(),
+        "status": r.status,
+        "periods": r.periods,
+        "plans": [{"id": p, "version": v} for p, v in r.plans],
+        "lines": r.line_count,
+        "totals": {k: str(v) for k, v in r.total_by_currency.items()},
+    }
+
+
+@cli.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--format", "fmt", default="markdown", show_default=True,
+              metavar="NAME", help="markdown, json, csv or a plugin's.")
+@click.pass_context
+def show(ctx: click.Context, run_id: str, fmt: str) -> None:
+    """Print one recorded run: what it evaluated and its payout lines."""
+    from .plugins import get_plugin_manager, output_formats
+    from .store import Store
+
+    try:
+        with Store.open(_store_url(_project(ctx))) as store:
+            record = store.get_run(run_id)
+        render = _format(output_formats(get_plugin_manager()), fmt)
+    except AttainError as exc:
+        _fail(exc)
+    out = click.echo
+    err = sys.stderr
+    print(f"Run {record.run_id}", file=err)
+    print(f"  started  {record.started_at.isoformat()}", file=err)
+    print(f"  engine   attain {record.engine_version}", file=err)
+    print(f"  periods  {', '.join(record.periods)}", file=err)
+    for plan in record.plans:
+        print(
+            f"  plan     {plan.plan_id}@{plan.version} {plan.path} "
+            f"sha256:{plan.content_hash[:12]}",
+            file=err,
+        )
+    for name, digest in sorted(record.inputs.items()):
+        print(f"  input    {name} sha256:{digest[:12]}", file=err)
+    out(render.render_payouts(record.lines), nl=False)
+
+
+# -- plugins --------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+              default="text", show_default=True)
+def plugins(fmt: str) -> None:
+    """List installed plugins, their versions and what they provide."""
+    from . import plugins as registry
+
+    try:
+        pm = registry.get_plugin_manager()
+        infos = registry.describe_plugins(pm)
+        provided = {
+            "connectors": sorted(registry.connectors(pm)),
+            "output formats": sorted(registry.output_formats(pm)),
+            "metrics": sorted(registry.metrics(pm)),
+            "commands": sorted(c.name for c in registry.commands(pm)),
+        }
+    except AttainError as exc:
+        _fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "plugins": [
+                {"name": i.name, "distribution": i.distribution,
+                 "version": i.version, "hooks": list(i.hooks)}
+                for i in infos
+            ],
+            **{k.replace(" ", "_"): v for k, v in provided.items()},
+        }, indent=2))
+        return
+    for info in infos:
+        origin = info.distribution or "built-in"
+        click.echo(f"{info.name} ({origin} {info.version})")
+        for hook in info.hooks:
+            click.echo(f"    {hook}")
+    for what, names in provided.items():
+        click.echo(f"{what}: {', '.join(names) or '-'}")

@@ -1,0 +1,185 @@
+"""The project file: plans, data sources, store and outputs in one place.
+
+``attain.yaml`` lets every command run with no arguments in a project
+folder. Secrets never live in it: a store password comes from the
+environment variable that ``store.url_env`` names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .errors import ConfigError, Finding, InvalidPlanError, YamlSyntaxError
+from .yamlio import load_yaml
+
+PROJECT_FILE = "attain.yaml"
+STANDARD_SOURCES = ("deals", "roster", "quotas", "splits", "exchange_rates")
+_PASSWORD = re.compile(r"://[^/@:]+:[^/@]+@")
+
+
+@dataclass
+class Project:
+    path: Path
+    name: str
+    plans: list[Path]
+    data: dict[str, dict[str, Any]]
+    periods: list[str] = field(default_factory=list)
+    store_url: str | None = None
+    outputs: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def deal_columns(self) -> dict[str, str]:
+        return dict(self.data.get("deals", {}).get("columns", {}))
+
+
+def find_project(start: Path | None = None) -> Path | None:
+    """``attain.yaml`` in ``start`` or the nearest folder above it."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / PROJECT_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+def load_project(path: Path) -> Project:
+    """Read and check a project file; raises InvalidPlanError."""
+    try:
+        doc = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise InvalidPlanError(
+            [Finding("E-YAML", exc.reason, exc.location)]
+        ) from None
+    data = doc.data
+
+    def locate(p, at_key=False):
+        return doc.locate_key(p) if at_key else doc.locate(p)
+
+    findings = schema.check("project", data, locate)
+    store = (data or {}).get("store", {}) if isinstance(data, dict) else {}
+    url = store.get("url") if isinstance(store, dict) else None
+    if isinstance(url, str) and _PASSWORD.search(url):
+        findings.append(
+            Finding(
+                "E-SECRET",
+                "The store URL holds a password. Put the URL in an "
+                "environment variable and name it with 'url_env'.",
+                doc.locate(("store", "url")),
+            )
+        )
+    if findings:
+        raise InvalidPlanError(findings)
+
+    root = path.parent
+    return Project(
+        path=path,
+        name=data["name"],
+        plans=[root / p for p in data["plans"]],
+        data=dict(data["data"]),
+        periods=list(data.get("periods", [])),
+        store_url=_store_url(data.get("store", {}), root),
+        outputs=[
+            {"format": o["format"], "path": str(root / o["path"])}
+            for o in data.get("outputs", [])
+        ],
+    )
+
+
+def _store_url(store: dict, root: Path) -> str | None:
+    if "url_env" in store:
+        name = store["url_env"]
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(
+                f"The project takes its store URL from the environment "
+                f"variable {name}, which is not set."
+            )
+        return value
+    url = store.get("url")
+    if url and url.startswith("sqlite:///") and not url.startswith(
+        "sqlite:////"
+    ):
+        return "sqlite:///" + str(root / url[len("sqlite:///"):])
+    return url
+
+
+def read_inputs(project: Project, pm) -> tuple[Any, dict[str, str]]:
+    """The project's data as typed records, and a hash of each source."""
+    from . import data as reader
+    from .evaluate import Inputs
+    from .plugins import connectors
+
+    found = connectors(pm)
+    sources = {}
+    hashes = {}
+    for name, options in project.data.items():
+        source = _open(found, name, options, project.root)
+        sources[name] = source
+        hashes[name] = _hash(source)
+
+    def table(name, read, **kw):
+        return read(sources[name], **kw) if name in sources else []
+
+    columns = project.deal_columns
+    inputs = Inputs(
+        deals=reader.read_deals(sources["deals"], column_types=columns),
+        roster=reader.read_roster(
+            sources["roster"],
+            column_types=project.data["roster"].get("columns", {}),
+        ),
+        quotas=table("quotas", reader.read_quotas),
+        splits=table("splits", reader.read_splits),
+        rates=table(
+            "exchange_rates",
+            reader.read_table,
+            columns={"date": "date", "from": "string", "to": "string",
+                     "rate": "decimal"},
+            required=("date", "from", "to", "rate"),
+        ),
+    )
+    for name, source in sources.items():
+        if name not in STANDARD_SOURCES:
+            column = project.data[name].get("column", "account")
+            inputs.lists[name] = reader.read_list(source, column)
+    return inputs, hashes
+
+
+def _open(found, name: str, options: dict, root: Path):
+    connector_name = options["connector"]
+    connector = found.get(connector_name)
+    if connector is None:
+        from .schema import did_you_mean
+
+        raise ConfigError(
+            f"Data source '{name}' uses the connector '{connector_name}', "
+            f"which no plugin provides.{did_you_mean(connector_name, found)}"
+            f" Connectors: {', '.join(sorted(found))}."
+        )
+    options = {
+        k: v for k, v in options.items() if k not in ("connector", "columns")
+    }
+    if name not in STANDARD_SOURCES:
+        options.pop("column", None)
+    return connector.open(options, root)
+
+
+def _hash(source) -> str:
+    digest = hashlib.sha256()
+    if source.path is not None and Path(source.path).is_file():
+        with open(source.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    elif source.rows is not None:
+        for row, values in source.rows():
+            digest.update(repr(sorted(values.items())).encode())
+    return digest.hexdigest()
