@@ -38,7 +38,11 @@ PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 class _Checker:
     def __init__(self, catalog, deal_fields, payees):
         self.catalog = catalog
-        self.deal_fields = DEAL_FIELDS | frozenset(deal_fields or ())
+        self.deal_fields = (
+            DEAL_FIELDS
+            | frozenset(deal_fields or ())
+            | frozenset(catalog.deal_fields)
+        )
         self.payees = payees
         self.findings: list[Finding] = []
 

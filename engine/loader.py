@@ -69,6 +69,7 @@ class Catalog:
     )
     territories: dict[str, Territories] = field(default_factory=dict)
     documents: dict[str, YamlDocument] = field(default_factory=dict)
+    deal_fields: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
@@ -156,6 +157,7 @@ def _load_file(catalog: Catalog, path: Path) -> None:
     if any(f.is_error for f in found):
         return
 
+    _declare_fields(catalog, doc)
     builder = _Builder(doc, path.read_bytes())
     kind = data["kind"]
     if kind == "plan":
@@ -169,6 +171,21 @@ def _load_file(catalog: Catalog, path: Path) -> None:
     else:
         _add_unique(catalog, catalog.territories, builder.territories(), doc)
     catalog.findings.extend(builder.findings)
+
+
+def _declare_fields(catalog: Catalog, doc: YamlDocument) -> None:
+    """Collect the extra deal columns a file declares, one type each."""
+    for name, kind in doc.data.get("deal_fields", {}).items():
+        known = catalog.deal_fields.setdefault(name, kind)
+        if known != kind:
+            catalog.findings.append(
+                Finding(
+                    "E-FIELD-TYPE",
+                    f"Deal field '{name}' is declared as {kind} here but "
+                    f"as {known} in another file. Give it one type.",
+                    doc.locate(("deal_fields", name)),
+                )
+            )
 
 
 def _add_unique(catalog, registry: dict, item, doc: YamlDocument) -> None:
