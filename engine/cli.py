@@ -183,7 +183,7 @@ def _evaluate(ctx, periods):
     if catalog.errors:
         raise InvalidPlanError(catalog.findings)
     pm = get_plugin_manager()
-    inputs, hashes = read_inputs(project, pm)
+    inputs, hashes = read_inputs(project, pm, catalog.deal_fields)
     result = evaluate(
         catalog, inputs, list(periods) or project.periods, metrics(pm)
     )

@@ -113,8 +113,14 @@ def _store_url(store: dict, root: Path) -> str | None:
     return url
 
 
-def read_inputs(project: Project, pm) -> tuple[Any, dict[str, str]]:
-    """The project's data as typed records, and a hash of each source."""
+def read_inputs(
+    project: Project, pm, deal_fields: dict[str, str] | None = None
+) -> tuple[Any, dict[str, str]]:
+    """The project's data as typed records, and a hash of each source.
+
+    ``deal_fields`` are the types plan files declare for extra deal
+    columns; the project file may declare the same, not differently.
+    """
     from . import data as reader
     from .evaluate import Inputs
     from .plugins import connectors
@@ -130,7 +136,7 @@ def read_inputs(project: Project, pm) -> tuple[Any, dict[str, str]]:
     def table(name, read, **kw):
         return read(sources[name], **kw) if name in sources else []
 
-    columns = project.deal_columns
+    columns = _column_types(project.deal_columns, deal_fields or {})
     inputs = Inputs(
         deals=reader.read_deals(sources["deals"], column_types=columns),
         roster=reader.read_roster(
@@ -152,6 +158,16 @@ def read_inputs(project: Project, pm) -> tuple[Any, dict[str, str]]:
             column = project.data[name].get("column", "account")
             inputs.lists[name] = reader.read_list(source, column)
     return inputs, hashes
+
+
+def _column_types(project: dict, plans: dict) -> dict[str, str]:
+    for name, kind in plans.items():
+        if project.get(name, kind) != kind:
+            raise ConfigError(
+                f"The project reads deal column '{name}' as "
+                f"{project[name]}, but the plans declare it as {kind}."
+            )
+    return {**plans, **project}
 
 
 def _open(found, name: str, options: dict, root: Path):
