@@ -128,6 +128,12 @@ def _translate(error) -> Iterator[tuple[str, str, JsonPath, bool]]:
         advice = schema.get("description", "")
         message = f"{instance!r} is not in the expected form. {advice}"
         yield "E-FORMAT", message.strip(), path, False
+    elif validator == "maxLength":
+        message = (
+            f"This text has {len(instance)} characters; at most "
+            f"{error.validator_value} are allowed here."
+        )
+        yield "E-TOO-LONG", message, path, False
     elif validator in ("minItems", "minProperties"):
         yield "E-EMPTY", "This must not be empty.", path, False
     elif validator in ("minimum", "exclusiveMinimum"):
