@@ -212,6 +212,7 @@ class _Evaluator:
 
     def _line(self, plan: Plan, slot: Slot, component, outcome) -> PayoutLine:
         trace = dict(outcome.trace)
+        trace["role"] = self.roster.role_on(slot.payee_id, slot.last_day)
         trace["active_days"] = slot.active_days
         trace["period_days"] = slot.period.days
         return PayoutLine(

@@ -193,7 +193,8 @@ def _matching_branch(error):
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    same = [o for o in options if o.lower() == word.lower()]
+    close = same or difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
