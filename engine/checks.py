@@ -36,7 +36,7 @@ PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 
 class _Checker:
-    def __init__(self, catalog, deal_fields, payees):
+    def __init__(self, catalog, deal_fields, payees, metrics=None):
         self.catalog = catalog
         self.deal_fields = (
             DEAL_FIELDS
@@ -44,6 +44,7 @@ class _Checker:
             | frozenset(catalog.deal_fields)
         )
         self.payees = payees
+        self.metrics = metrics
         self.findings: list[Finding] = []
 
     def add(self, code, message, file, path, severity="error"):
@@ -80,13 +81,16 @@ class _Checker:
                 )
 
 
-def check_catalog(catalog, *, deal_fields=None, payees=None) -> list[Finding]:
+def check_catalog(
+    catalog, *, deal_fields=None, payees=None, metrics=None
+) -> list[Finding]:
     """Every semantic finding over the loaded plans.
 
     ``deal_fields`` are the extra deal columns a project declares;
-    ``payees`` the roster's ids, when a roster is at hand.
+    ``payees`` the roster's ids and ``metrics`` the names of the metrics
+    plugins provide, when they are at hand.
     """
-    checker = _Checker(catalog, deal_fields, payees)
+    checker = _Checker(catalog, deal_fields, payees, metrics)
     for territories in catalog.territories.values():
         _check_territories(checker, territories)
     for crediting in catalog.creditings.values():
@@ -277,6 +281,13 @@ def _check_measures(c: _Checker, plan: Plan) -> set[str]:
             c.add("E-UNKNOWN-NAME",
                   f"'{m.argument}' is not a deal field.{hint}",
                   plan.file, m.path + ("distinct",))
+        elif m.aggregate == "metric" and c.metrics is not None:
+            if m.argument not in c.metrics:
+                hint = did_you_mean(str(m.argument), c.metrics)
+                c.add("E-UNKNOWN-METRIC",
+                      f"No installed plugin provides the metric "
+                      f"'{m.argument}'.{hint} `attain plugins` lists them.",
+                      plan.file, m.path + ("metric",))
         elif m.aggregate == "formula" and m.argument is not None:
             others = set(plan.measures) - {m.id}
             c.names(m.argument, others, plan.file, m.path + ("formula",),

@@ -127,11 +127,13 @@ def _roster_ids(project) -> set[str] | None:
 
 def _catalog(paths, project):
     from .loader import load_catalog
+    from .plugins import get_plugin_manager, metrics
 
     return load_catalog(
         paths,
         deal_fields=project.deal_columns if project else None,
         payees=_roster_ids(project) if project else None,
+        metrics=set(metrics(get_plugin_manager())),
     )
 
 

@@ -110,12 +110,13 @@ def load_catalog(
     *,
     deal_fields: Iterable[str] | None = None,
     payees: set[str] | None = None,
+    metrics: Iterable[str] | None = None,
 ) -> Catalog:
     """Load plan files and folders; project and test files are skipped.
 
     ``deal_fields`` are the extra deal columns the project declares and
-    ``payees`` the roster's ids; with them, references to either are
-    checked too.
+    ``payees`` the roster's ids and ``metrics`` the names plugins
+    provide; with them, references to each are checked too.
     """
     from .checks import check_catalog
 
@@ -123,7 +124,9 @@ def load_catalog(
     for path in plan_files(paths):
         _load_file(catalog, path)
     catalog.findings.extend(
-        check_catalog(catalog, deal_fields=deal_fields, payees=payees)
+        check_catalog(
+            catalog, deal_fields=deal_fields, payees=payees, metrics=metrics
+        )
     )
     return catalog
 

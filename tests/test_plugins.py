@@ -741,3 +741,68 @@ def test_the_example_plugin_is_found_and_each_part_works(
         "FY2026-Q1\tAE-1\tae-plan\tcommission\t12.50\tUSD\n"
     )
     assert seen["command"] == [0, "Hello, Ada: 3 letters.\n"]
+
+
+EXAMPLE_PLAN = """\
+kind: plan
+id: large-deals
+name: Large-deal bonus
+currency: USD
+period: year
+effective: {from: 2026-01-01, to: 2026-12-31}
+participants: {roles: [AE]}
+measures:
+  large_deals: {metric: large_deal_count}
+components:
+  bonus:
+    name: Large-deal bonus
+    bonus: {amount: 750, when: large_deals >= 2}
+"""
+
+EXAMPLE_PROJECT = """\
+kind: project
+name: Example plugin project
+plans: [plan.yaml]
+data:
+  deals: {connector: tsv, path: deals.tsv}
+  roster: {connector: tsv, path: roster.tsv}
+"""
+
+
+def test_the_example_plugin_from_the_command_line(example_site, tmp_path):
+    (tmp_path / "plan.yaml").write_text(EXAMPLE_PLAN)
+    (tmp_path / "attain.yaml").write_text(EXAMPLE_PROJECT)
+    (tmp_path / "roster.tsv").write_text(
+        "payee_id\tname\trole\nAE-1\tAda\tAE\nAE-2\tBo\tAE\n"
+    )
+    (tmp_path / "deals.tsv").write_text(
+        "deal_id\tclose_date\tamount\towner\n"
+        "D-1\t2026-03-01\t150000\tAE-1\n"
+        "D-2\t2026-05-02\t100000\tAE-1\n"
+        "D-3\t2026-03-03\t250000.50\tAE-2\n"
+    )
+    path = os.pathsep.join(
+        filter(None, [str(example_site), os.environ.get("PYTHONPATH")])
+    )
+
+    def attain(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "engine", *args],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), path])},
+        )
+
+    listed = attain("plugins")
+    assert listed.returncode == 0, listed.stderr
+    assert "example (attain-plugin-example 0.3.1)" in listed.stdout
+    assert "large_deal_count" in listed.stdout
+
+    hello = attain("hello-example", "grace")
+    assert hello.stdout == "Hello, Grace: 5 letters.\n"
+
+    run = attain("run", "--no-store", "--format", "tsv")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[1:] == [
+        "FY2026\tAE-1\tlarge-deals\tbonus\t750.00\tUSD",
+        "FY2026\tAE-2\tlarge-deals\tbonus\t0.00\tUSD",
+    ]

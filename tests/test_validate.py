@@ -377,3 +377,11 @@ def test_every_code_is_documented():
     assert codes, "no codes found"
     missing = sorted(c for c in codes if f"`{c}`" not in readme)
     assert not missing, f"README lacks: {missing}"
+
+
+def test_unknown_metric_with_suggestion(tmp_path):
+    text = edit("quotas:", "  logos:\n    metric: new_logo_cuont\nquotas:")
+    found = findings(tmp_path, text, metrics={"new_logo_count"})
+    line, col, finding = where(found, "E-UNKNOWN-METRIC")
+    assert (line, col) == (17, 13)
+    assert "Did you mean 'new_logo_count'?" in finding.message
