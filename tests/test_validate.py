@@ -385,3 +385,16 @@ def test_unknown_metric_with_suggestion(tmp_path):
     line, col, finding = where(found, "E-UNKNOWN-METRIC")
     assert (line, col) == (17, 13)
     assert "Did you mean 'new_logo_count'?" in finding.message
+
+
+def test_impossible_date_literal_in_an_expression(tmp_path):
+    text = edit('where: type == "new"',
+                "where: close_date >= date('2026-02-30')")
+    line, _, finding = where(findings(tmp_path, text), "E-EXPR-TYPE")
+    assert line == 15
+
+
+def test_other_schema_rules(tmp_path):
+    text = edit("    sum: credit\n",
+                "    sum: credit\n    credit_types: [direct, direct]\n")
+    assert where(findings(tmp_path, text), "E-SCHEMA")[:2] == (15, 19)

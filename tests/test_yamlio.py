@@ -298,7 +298,8 @@ def test_control_character_position(each_loader):
 def test_deep_nesting_is_refused_without_crashing(each_loader):
     depth = 50_000
     error = refused("a: " + "[" * depth + "]" * depth + "\n")
-    assert "nests deeper" in error.reason
+    # Newer libyaml builds stop at their own depth limit before ours.
+    assert "nest" in error.reason.lower()
     assert error.location.line == 1
 
 
