@@ -53,8 +53,9 @@ class QuotaValue:
     members: list[dict] = field(default_factory=list)
 
     def trace(self) -> dict:
-        trace = {"quota": str(self.amount), "full_quota": str(self.full),
-                 "quota_source": self.source}
+        trace = {"quota": str(self.amount), "quota_source": self.source}
+        if self.full != self.amount:
+            trace["full_quota"] = str(self.full)
         if self.ramp != 1:
             trace["ramp"] = percent_text(self.ramp)
         if self.proration != 1:

@@ -198,8 +198,13 @@ def _component_section(line: PayoutLine) -> list[str]:
     trace = line.trace if isinstance(line.trace, Mapping) else {}
 
     for key, label, show in _KNOWN_FACTS:
-        if key in trace:
+        if key in trace and trace[key] is not None:
             out.append(f"- **{label}:** {show(trace[key])}")
+    if "active_days" in trace:
+        out.append(
+            f"- **Active days:** {_text(trace['active_days'])} of "
+            f"{_text(trace.get('period_days'))}"
+        )
     for key in sorted(set(trace) - _KNOWN_KEYS, key=str):
         out.append(f"- **{_text(key)}:** {_generic(trace[key])}")
 
@@ -282,8 +287,16 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _number(value: Any) -> str:
+    """A number with thousands separators; beyond the cent it is shown
+    rounded, marked with ≈ (the JSON output keeps every digit)."""
     number = _decimal(value)
-    return _text(value) if number is None else f"{number:,f}"
+    if number is None:
+        return _text(value)
+    if number.as_tuple().exponent < -2:
+        shown = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if shown != number:
+            return f"≈ {shown:,f}"
+    return f"{number:,f}"
 
 
 def _percent(value: Any) -> str:
@@ -313,24 +326,76 @@ def _generic(value: Any) -> str:
     return _number(value)
 
 
+def _cap(value: Any) -> str:
+    if not isinstance(value, Mapping):
+        return _generic(value)
+    parts = []
+    if "per_period" in value:
+        rule = value.get("rule")
+        parts.append(
+            f"{_number(value['per_period'])} a period"
+            + (f" ({_text(rule)})" if rule else "")
+        )
+    if "per_year" in value:
+        parts.append(
+            f"{_number(value['per_year'])} a year, "
+            f"{_number(value.get('left_this_year'))} left"
+        )
+    return "; ".join(parts) or _generic(value)
+
+
+def _team(value: Any) -> str:
+    return ", ".join(
+        f"{_text(m.get('payee_id'))} {_number(m.get('quota'))}"
+        for m in _records(value)
+    )
+
+
+_KINDS = {
+    "rate_table": "Rate table",
+    "flat_rate": "Flat rate",
+    "payout_curve": "Payout curve on target incentive",
+    "spif": "SPIF per qualifying deal",
+    "bonus": "Bonus",
+}
+
 _KNOWN_FACTS = (
-    ("kind", "Kind", _text),
+    ("kind", "Rule", lambda v: _KINDS.get(v, _text(v))),
     ("measure", "Measure", _text),
-    ("value", "Value", _number),
+    ("value", "Measure value", _number),
+    ("full_quota", "Full quota", _number),
+    ("ramp", "Ramp", _text),
+    ("proration", "Proration", _percent),
     ("quota", "Quota", _number),
+    ("quota_source", "Quota from", _text),
+    ("team", "Team quotas", _team),
     ("attainment", "Attainment", _percent),
+    ("threshold", "Threshold", _text),
     ("method", "Method", _text),
-    ("basis", "Basis", _text),
-    ("band", "Band", _generic),
+    ("basis", "Bands over", _text),
+    ("band", "Band reached", _generic),
     ("rate", "Rate", _percent),
-    ("target_incentive", "Target incentive", _number),
-    ("payout_percent", "Payout", _percent),
-    ("gate", "Gate", _generic),
+    ("target_incentive", "Target incentive this period", _number),
+    ("payout_percent", "Payout, share of target incentive", _percent),
+    ("interpolation", "Between points", _text),
+    ("deals_qualifying", "Qualifying deals", _number),
+    ("per_deal", "Per deal", _number),
+    ("where", "Condition", _text),
+    ("from", "From", _text),
+    ("to", "To", _text),
+    ("when", "Condition", _text),
+    ("met", "Condition met", _yes_no),
+    ("measures", "Measures", _generic),
+    ("cap", "Cap", _cap),
+    ("cap_applied", "Cap reached", _yes_no),
+    ("uncapped", "Before the cap", _number),
+    ("floor", "Floor", _number),
+    ("floor_applied", "Floor applied", _yes_no),
+    ("not_from_deals", "Not from any deal", _number),
     ("unrounded", "Before rounding", _number),
-    ("floor", "Floor applied", _yes_no),
-    ("cap", "Cap applied", _yes_no),
 )
-_KNOWN_KEYS = frozenset(key for key, _, _ in _KNOWN_FACTS) | {"bands", "deals"}
+_HIDDEN = {"bands", "deals", "amount", "role", "active_days", "period_days"}
+_KNOWN_KEYS = frozenset(key for key, _, _ in _KNOWN_FACTS) | _HIDDEN
 
 
 @hookimpl

@@ -504,8 +504,10 @@ TRACE = {
     ],
     "band": 2,
     "rate": "0.15",
-    "cap": None,
+    "cap": {"per_period": "60000.00", "rule": "3x target incentive"},
+    "cap_applied": False,
     "unrounded": "18000.000",
+    "quota_source": "per period",
     "deals": [
         {"deal_id": "D-7", "close_date": "2026-03-02", "credit": "70000.00",
          "credit_type": "direct", "rule": "owner", "share": "10500.00"},
@@ -593,7 +595,9 @@ def test_markdown_statement_explains_each_line():
     assert "- **Attainment:** 120.00 %" in text
     assert "- **Quota:** 100,000" in text
     assert "- **Rate:** 15.00 %" in text
-    assert "- **Cap applied:** no" in text
+    assert "- **Cap:** 60,000.00 a period (3x target incentive)" in text
+    assert "- **Cap reached:** no" in text
+    assert "- **Quota from:** per period" in text
     assert "- **fx_note:** rates of 2026-03-31" in text
     assert "| 100.00 % |  | 15.00 % | 120,000.00 | 18,000.00 |" in text
     assert "| Deal | Close date | Credit | Credit type | Rule | Share of pay |" in text
