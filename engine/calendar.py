@@ -101,6 +101,14 @@ def periods_between(
     return periods
 
 
+def periods_apart(first: Period, later: Period) -> int:
+    """How many periods of ``first``'s kind ``later`` starts after it."""
+    months = (later.start.year - first.start.year) * 12 + (
+        later.start.month - first.start.month
+    )
+    return months // MONTHS_PER_PERIOD[first.kind]
+
+
 def parse_label(calendar: Calendar, label: str) -> tuple[date, date]:
     """The first and last day a label such as ``FY2026-Q1`` covers.
 

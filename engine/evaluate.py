@@ -14,10 +14,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-from .calendar import Period, parse_label, periods_between
+from .calendar import (
+    Period,
+    fiscal_year_start,
+    period_of,
+    parse_label,
+    periods_between,
+)
 from .crediting import Credit, Crediter
 from .errors import DataError, EvaluationError
 from .loader import Catalog
+from .ledger import Entry, PayeeLedger
 from .measures import MeasureTable, compute_measures
 from .payout import evaluate as evaluate_component
 from .records import Deal, QuotaRow, RosterRow, SplitRow
@@ -25,7 +32,9 @@ from .results import PayoutLine
 from .roster import Roster
 from .schema import did_you_mean
 from .spec import Plan
-from .targets import Slot, Targets, slots
+from .targets import Slot, Targets, YearToDate, slots
+
+ZERO = Decimal(0)
 
 # Wide enough that no quotient on the way to a payout line is rounded in
 # any digit that could reach a cent.
@@ -90,8 +99,9 @@ class _Evaluator:
         lines: list[PayoutLine] = []
         credits: dict[str, list[Credit]] = {}
         tables: dict[str, MeasureTable] = {}
-        for plan in sorted(self.catalog.plans, key=lambda p: (p.id, p.starts)):
-            key = f"{plan.crediting}/{plan.currency}"
+        plans = sorted(self.catalog.plans, key=lambda p: (p.id, p.starts))
+        for plan in plans:
+            key = f"{plan.crediting}/{plan.currency}/{plan.rate_date}"
             if key not in credits:
                 credits[key] = self._credit(plan)
             periods, shown = self._periods(plan)
@@ -99,8 +109,9 @@ class _Evaluator:
             table = compute_measures(
                 plan,
                 credits[key],
-                [(s.payee_id, s.period) for s in plan_slots],
+                [_window(plan, slot) for slot in plan_slots],
                 self.metrics,
+                skip=self._clawed_back(plan),
             )
             tables[f"{plan.id}@{plan.version}"] = table
             lines += self._pay(plan, plan_slots, table, shown)
@@ -158,7 +169,7 @@ class _Evaluator:
             self.catalog.territories,
             self.inputs.lists,
             self.inputs.splits,
-            amount_of=_converter(plan.currency, self.inputs.rates),
+            amount_of=_converter(plan, self.inputs.rates),
         )
         credits = []
         for deal in self.inputs.deals:
@@ -195,23 +206,58 @@ class _Evaluator:
     # -- pay ---------------------------------------------------------------
 
     def _pay(self, plan, plan_slots, table, shown) -> list[PayoutLine]:
-        lines = []
-        paid: dict[tuple, Decimal] = {}
+        by_payee: dict[str, list[Slot]] = {}
         for slot in sorted(plan_slots, key=lambda s: s.period.start):
-            measures = table[(slot.payee_id, slot.period.label)]
-            for component in plan.components.values():
-                key = (slot.payee_id, component.id, slot.period.fiscal_year)
-                outcome = evaluate_component(
-                    plan, component, slot, measures, self.targets,
-                    paid.get(key, Decimal(0)),
+            by_payee.setdefault(slot.payee_id, []).append(slot)
+        lines = []
+        for payee, payee_slots in sorted(by_payee.items()):
+            ledger = PayeeLedger(
+                plan,
+                payee,
+                hire_date=self.roster.hire_date(payee),
+                termination_date=self.roster.termination_date(payee),
+            )
+            for index, slot in enumerate(payee_slots):
+                later = [s.period for s in payee_slots[index + 1:]]
+                earlier = [
+                    s for s in payee_slots[:index]
+                    if s.period.fiscal_year == slot.period.fiscal_year
+                ]
+                entries = self._period_entries(
+                    plan, ledger, slot, table, earlier, later
                 )
-                paid[key] = paid.get(key, Decimal(0)) + outcome.amount
                 if slot.period.label in shown:
-                    lines.append(self._line(plan, slot, component, outcome))
+                    lines += [self._line(plan, slot, e) for e in entries]
         return lines
 
-    def _line(self, plan: Plan, slot: Slot, component, outcome) -> PayoutLine:
-        trace = dict(outcome.trace)
+    def _period_entries(self, plan, ledger, slot, table, earlier, later):
+        measures = table[(slot.payee_id, slot.period.label)]
+        targets = self.targets
+        if plan.accumulation == "cumulative":
+            targets = YearToDate(self.targets, earlier)
+        entries: list[Entry] = []
+        for component in plan.components.values():
+            paid = ZERO
+            if plan.accumulation == "periodic":
+                paid = ledger.paid_this_year(component.id, slot.period)
+            outcome = evaluate_component(
+                plan, component, slot, measures, targets, paid
+            )
+            entries.append(ledger.settle(component, slot.period, outcome))
+
+        cancelled = self._cancellations(plan, slot)
+        if cancelled:
+            clawback = ledger.clawback(slot.period, cancelled)
+            if clawback is not None:
+                entries.append(clawback)
+        earnings = sum((e.amount for e in entries), ZERO)
+        entries += ledger.draw(slot.period, earnings)
+        payout = sum((e.amount for e in entries), ZERO)
+        entries += ledger.holdback(slot.period, payout, later)
+        return entries
+
+    def _line(self, plan: Plan, slot: Slot, entry: Entry) -> PayoutLine:
+        trace = dict(entry.trace)
         trace["role"] = self.roster.role_on(slot.payee_id, slot.last_day)
         trace["active_days"] = slot.active_days
         trace["period_days"] = slot.period.days
@@ -223,28 +269,101 @@ class _Evaluator:
             period=slot.period.label,
             period_start=slot.period.start,
             period_end=slot.period.end,
-            component=component.id,
-            component_name=component.name,
-            amount=outcome.amount,
+            component=entry.component,
+            component_name=entry.name,
+            amount=entry.amount,
             currency=plan.currency,
             trace=trace,
         )
 
+    # -- cancellations ---------------------------------------------------------
 
-def _converter(currency: str, rates: list[dict[str, Any]]):
-    """Deal amount in ``currency``, converted at the rate in force on the
-    close date: the latest rate dated on or before it."""
+    def _cancellation_pairs(self) -> list[tuple[Deal, Deal]]:
+        """(cancellation row, original deal) for every row that cancels."""
+        if not hasattr(self, "_pairs"):
+            by_id = {d.deal_id: d for d in self.inputs.deals}
+            pairs = []
+            for deal in self.inputs.deals:
+                target = deal.attributes.get("cancels")
+                if not target:
+                    continue
+                original = by_id.get(target)
+                if original is None:
+                    raise DataError(
+                        f"Deal '{deal.deal_id}' cancels '{target}', which is "
+                        "not in the ledger.",
+                        source=deal.source,
+                        row=deal.row,
+                        column="cancels",
+                        value=target,
+                    )
+                pairs.append((deal, original))
+            self._pairs = pairs
+        return self._pairs
+
+    def _clawed_back(self, plan: Plan) -> frozenset[str]:
+        """Cancellation rows the plan handles by clawback, not by measure.
+
+        With a clawback clause, cancellations within the window are
+        clawed back and those outside it are ignored; only with
+        ``reduce_attainment`` do cancellations in the window count
+        against the measures instead. Without a clause a cancellation is
+        a negative booking like any other row.
+        """
+        rule = plan.clawback
+        if rule is None:
+            return frozenset()
+        return frozenset(
+            cancel.deal_id
+            for cancel, original in self._cancellation_pairs()
+            if not (rule.reduce_attainment and _within(rule, cancel, original))
+        )
+
+    def _cancellations(self, plan: Plan, slot: Slot):
+        rule = plan.clawback
+        if rule is None or rule.reduce_attainment:
+            return []
+        return [
+            (cancel, original)
+            for cancel, original in self._cancellation_pairs()
+            if cancel.close_date in slot.period
+            and _within(rule, cancel, original)
+        ]
+
+
+def _within(rule, cancel: Deal, original: Deal) -> bool:
+    """Whether a cancellation falls in the clawback window, its last day
+    included."""
+    days = (cancel.close_date - original.close_date).days
+    return 0 <= days <= rule.window_days
+
+
+def _window(plan: Plan, slot: Slot) -> tuple[str, str, date, date]:
+    """The dates a slot's measures cover: its period, or the year to date."""
+    period = slot.period
+    first = period.start
+    if plan.accumulation == "cumulative":
+        first = fiscal_year_start(plan.calendar, period.fiscal_year)
+    return (slot.payee_id, period.label, first, period.end)
+
+
+def _converter(plan: Plan, rates: list[dict[str, Any]]):
+    """Deal amount in the plan's currency, at the rate the plan's policy
+    picks: the rate in force on the close date (the latest dated on or
+    before it), at the end of the deal's period, or the average of the
+    rates dated in that period."""
     table: dict[tuple[str, str], list[tuple[date, Decimal]]] = {}
     for row in rates:
         pair = (row["from"], row["to"])
         table.setdefault(pair, []).append((row["date"], row["rate"]))
     for entries in table.values():
         entries.sort()
+    currency = plan.currency
 
     def amount_of(deal: Deal) -> Decimal:
         if deal.currency in (None, currency):
             return deal.amount
-        rate = _rate(table, deal.currency, currency, deal.close_date)
+        rate = _policy_rate(plan, table, deal)
         if rate is None:
             raise DataError(
                 f"Deal '{deal.deal_id}' is in {deal.currency}, but no "
@@ -259,6 +378,26 @@ def _converter(currency: str, rates: list[dict[str, Any]]):
         return deal.amount * rate
 
     return amount_of
+
+
+def _policy_rate(plan: Plan, table, deal: Deal) -> Decimal | None:
+    policy = plan.rate_date
+    if policy == "close_date":
+        return _rate(table, deal.currency, plan.currency, deal.close_date)
+    period = period_of(plan.calendar, plan.period, deal.close_date)
+    if policy == "period_end":
+        return _rate(table, deal.currency, plan.currency, period.end)
+    found = _rates_in(table, deal.currency, plan.currency, period)
+    if not found:
+        return _rate(table, deal.currency, plan.currency, period.start)
+    return sum(found, Decimal(0)) / len(found)
+
+
+def _rates_in(table, source: str, target: str, period) -> list[Decimal]:
+    direct = [r for d, r in table.get((source, target), []) if d in period]
+    if direct:
+        return direct
+    return [1 / r for d, r in table.get((target, source), []) if d in period]
 
 
 def _rate(table, source: str, target: str, day: date) -> Decimal | None:

@@ -30,10 +30,13 @@ from .spec import (
     Bonus,
     Calendar,
     Cap,
+    Clawback,
     Component,
     Crediting,
     CurvePoint,
+    Draw,
     FlatRate,
+    Holdback,
     Measure,
     Overlay,
     Participants,
@@ -316,8 +319,47 @@ class _Builder:
             ),
             proration=d.get("proration", "active_days"),
             rounding=d.get("rounding", "half_up"),
+            accumulation=d.get("accumulation", "periodic"),
+            negative_true_up=d.get("negative_true_up", "pay_back"),
+            clawback=self.clawback(d.get("clawback")),
+            draw=self.draw(d.get("draw"), ("draw",)),
+            holdback=self.holdback(d.get("holdback"), ("holdback",)),
+            rate_date=d.get("exchange_rates", {}).get("date", "close_date"),
             file=self.doc.path,
             content_hash=self.hash,
+        )
+
+    @staticmethod
+    def clawback(body: dict | None) -> Clawback | None:
+        if body is None:
+            return None
+        return Clawback(
+            window_days=body["window_days"],
+            reduce_attainment=body.get("reduce_attainment", False),
+        )
+
+    def draw(self, body: dict | None, path: JsonPath) -> Draw | None:
+        if body is None:
+            return None
+        limit = body.get("max_recovery")
+        share = isinstance(limit, str)
+        convert = q.fraction if share else q.to_decimal
+        return Draw(
+            amount=self.convert(q.to_decimal, body["amount"], path + ("amount",)),
+            recoverable=body["recoverable"],
+            first_periods=body.get("first_periods"),
+            max_recovery=self.convert(convert, limit, path + ("max_recovery",)),
+            recovery_is_share=share,
+            at_termination=body.get("at_termination", "forgive"),
+        )
+
+    def holdback(self, body: dict | None, path: JsonPath) -> Holdback | None:
+        if body is None:
+            return None
+        return Holdback(
+            share=self.convert(q.fraction, body["share"], path + ("share",)),
+            release_on=self.day(body.get("release_on")),
+            release_after_periods=body.get("release_after_periods"),
         )
 
     def participants(self, body: dict) -> Participants:
@@ -442,6 +484,7 @@ class _Builder:
             threshold=self.convert(
                 edge, body.get("threshold"), path + ("threshold",)
             ),
+            per=body.get("per", "total"),
         )
 
     def curve(self, body: dict, path: JsonPath) -> PayoutCurve:

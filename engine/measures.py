@@ -13,7 +13,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-from .calendar import Period
 from .crediting import Credit, condition_values
 from .errors import EvaluationError
 from .records import LOST, WON
@@ -32,6 +31,8 @@ class Contribution:
     credit: Decimal
     credit_type: str
     rule: str
+    deal_amount: Decimal | None = None
+    deal_currency: str | None = None
 
 
 @dataclass
@@ -78,12 +79,20 @@ def plan_measures(plan: Plan) -> list[Measure]:
 def compute_measures(
     plan: Plan,
     credits: Iterable[Credit],
-    slots: Iterable[tuple[str, Period]],
+    windows: Iterable[tuple[str, str, date, date]],
     metrics: Mapping[str, Any] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> MeasureTable:
-    """Every measure of ``plan`` for each (payee, period) in ``slots``."""
+    """Every measure of ``plan`` for each window of dates.
+
+    A window is (payee, key, first day, last day): a period, or the year
+    to date for a cumulative plan. Credits of the deals in ``skip`` are
+    left out (cancellations the plan claws back instead).
+    """
     by_payee: dict[str, list[Credit]] = {}
     for credit in credits:
+        if credit.deal.deal_id in skip:
+            continue
         by_payee.setdefault(credit.payee_id, []).append(credit)
     for rows in by_payee.values():
         rows.sort(key=lambda c: (c.deal.close_date, c.deal.deal_id))
@@ -91,14 +100,13 @@ def compute_measures(
 
     measures = plan_measures(plan)
     table: MeasureTable = {}
-    for payee, period in slots:
+    for payee, key, first, last in windows:
         rows = by_payee.get(payee, [])
         found = dates.get(payee, [])
-        low = bisect.bisect_left(found, period.start)
-        high = bisect.bisect_right(found, period.end)
-        in_period = rows[low:high]
-        table[(payee, period.label)] = _evaluate(
-            measures, in_period, payee, metrics or {}
+        low = bisect.bisect_left(found, first)
+        high = bisect.bisect_right(found, last)
+        table[(payee, key)] = _evaluate(
+            measures, rows[low:high], payee, metrics or {}
         )
     return table
 
@@ -137,13 +145,16 @@ def _counts(measure: Measure, credit: Credit, values, payee: str) -> bool:
 
 
 def _contribution(credit: Credit, value: Decimal) -> Contribution:
+    deal = credit.deal
     return Contribution(
-        credit.deal.deal_id,
-        credit.deal.close_date,
+        deal.deal_id,
+        deal.close_date,
         value,
         credit.amount,
         credit.credit_type,
         credit.rule,
+        deal.amount,
+        deal.currency,
     )
 
 

@@ -113,6 +113,8 @@ def evaluate(
     """One payout line's amount and trace."""
     ctx = _Context(plan, slot, measures, targets, paid_this_year)
     rule = component.rule
+    if isinstance(rule, RateTable) and rule.per == "deal":
+        return _per_deal(ctx, component, rule)
     if isinstance(rule, RateTable):
         pay, result, trace = _rate_table(ctx, rule)
     elif isinstance(rule, FlatRate):
@@ -178,6 +180,51 @@ def _rate_table(ctx: _Context, table: RateTable):
         trace["band"] = band + 1
         trace["rate"] = s(rates[band])
     return pay, result, trace
+
+
+def _per_deal(ctx: _Context, component: Component, table: RateTable):
+    """Each deal's own amount sets its band: the table is applied to every
+    deal alone and the results added up."""
+    result = ctx.result(table.measure)
+    single = MeasureResult(ZERO, [], additive=True)
+    view = _Single(ctx, table.measure, single)
+    shares = []
+    trace = None
+    for contribution in result.contributions:
+        single.value = contribution.value
+        pay, _, deal_trace = _rate_table(view, table)
+        shares.append(pay(contribution.value) - pay(ZERO))
+        trace = trace or deal_trace
+    trace = {
+        "kind": "rate_table",
+        "per": "deal",
+        "measure": table.measure,
+        "value": s(result.value or ZERO),
+        "method": table.method,
+        "basis": table.basis,
+        "bands": [
+            {k: v for k, v in band.items() if k not in ("amount", "pay")}
+            for band in (trace or _rate_table(view, table)[2])["bands"]
+        ],
+    }
+    return _finish(ctx, component, None, result, trace, shares)
+
+
+class _Single:
+    """A context whose measure is one deal's contribution."""
+
+    def __init__(self, ctx: _Context, measure: str, result: MeasureResult):
+        self._ctx = ctx
+        self._measure = measure
+        self._result = result
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+    def result(self, measure: str) -> MeasureResult:
+        return self._result if measure == self._measure else (
+            self._ctx.result(measure)
+        )
 
 
 def _raise(lower: Decimal, floor: Decimal) -> Decimal:
@@ -337,14 +384,19 @@ def _bonus(ctx: _Context, bonus: Bonus):
 # -- caps, floors, attribution and rounding --------------------------------
 
 
-def _finish(ctx: _Context, component: Component, pay, result, trace):
+def _finish(ctx, component: Component, pay, result, trace, shares=None):
     limit = _cap_limit(ctx, component, trace)
-    bounded = pay if limit is None else (lambda x: min(limit, pay(x)))
-    shares, unattributed = _attribute(bounded, result)
+    if shares is None:
+        uncapped = _uncapped(pay, result)
+        bounded = pay if limit is None else (lambda x: min(limit, pay(x)))
+        shares, unattributed = _attribute(bounded, result)
+    else:
+        uncapped = sum(shares, ZERO)
+        shares, unattributed = _cap_running(shares, limit), ZERO
     total = sum(shares, ZERO) + unattributed
-    trace["uncapped"] = s(_uncapped(pay, result))
+    trace["uncapped"] = s(uncapped)
     if limit is not None:
-        trace["cap_applied"] = total < _uncapped(pay, result)
+        trace["cap_applied"] = total < uncapped
 
     if component.floor is not None:
         floor = ctx.resolve_ti(component.floor)
@@ -360,7 +412,7 @@ def _finish(ctx: _Context, component: Component, pay, result, trace):
     trace["unrounded"] = s(total)
     trace["amount"] = s(amount)
     trace["deals"] = [
-        _deal_trace(c, share)
+        _deal_trace(c, share, currency)
         for c, share in zip(result.contributions, rounded)
     ]
     if rounded[-1]:
@@ -410,8 +462,21 @@ def _attribute(pay: PayFunction, result: MeasureResult):
     return shares, base
 
 
-def _deal_trace(c: Contribution, share: Decimal) -> dict:
-    return {
+def _cap_running(shares: list[Decimal], limit: Decimal | None):
+    """Shares once the running total is held to ``limit``."""
+    if limit is None:
+        return shares
+    capped = []
+    running = ZERO
+    for share in shares:
+        after = running + share
+        capped.append(min(limit, after) - min(limit, running))
+        running = after
+    return capped
+
+
+def _deal_trace(c: Contribution, share: Decimal, currency: str) -> dict:
+    trace = {
         "deal_id": c.deal_id,
         "close_date": c.close_date.isoformat(),
         "credit": s(c.credit),
@@ -420,3 +485,6 @@ def _deal_trace(c: Contribution, share: Decimal) -> dict:
         "rule": c.rule,
         "share": s(share),
     }
+    if c.deal_currency not in (None, currency):
+        trace["deal_amount"] = f"{c.deal_amount} {c.deal_currency}"
+    return trace

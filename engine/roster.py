@@ -51,6 +51,14 @@ class Roster:
         dates = [r.hire_date for r in self.stretches(payee_id) if r.hire_date]
         return min(dates) if dates else None
 
+    def termination_date(self, payee_id: str) -> date | None:
+        dates = [
+            r.termination_date
+            for r in self.stretches(payee_id)
+            if r.termination_date
+        ]
+        return max(dates) if dates else None
+
     def role_on(self, payee_id: str, day: date) -> str | None:
         row = self.at(payee_id, day)
         return row.role if row else None

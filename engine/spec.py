@@ -37,6 +37,7 @@ class RateTable:
     basis: str = "attainment"
     method: str = "marginal"
     threshold: Decimal | None = None
+    per: str = "total"
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,32 @@ class Crediting:
 
 
 @dataclass(frozen=True)
+class Clawback:
+    window_days: int
+    reduce_attainment: bool = False
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A guaranteed advance; ``max_recovery`` is an amount, or a share of
+    the earnings above the draw when ``recovery_is_share``."""
+
+    amount: Decimal
+    recoverable: bool
+    first_periods: int | None = None
+    max_recovery: Decimal | None = None
+    recovery_is_share: bool = False
+    at_termination: str = "forgive"
+
+
+@dataclass(frozen=True)
+class Holdback:
+    share: Decimal
+    release_on: date | None = None
+    release_after_periods: int | None = None
+
+
+@dataclass(frozen=True)
 class Calendar:
     """A fiscal calendar: the month its year starts and how years are named."""
 
@@ -235,5 +262,11 @@ class Plan:
     target_incentive: Decimal | None = None
     proration: str = "active_days"
     rounding: str = "half_up"
+    accumulation: str = "periodic"
+    negative_true_up: str = "pay_back"
+    clawback: Clawback | None = None
+    draw: Draw | None = None
+    holdback: Holdback | None = None
+    rate_date: str = "close_date"
     file: str = ""
     content_hash: str = ""

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Mapping
 
-from .calendar import Period, period_of, periods_of_year
+from .calendar import Period, period_of, periods_apart, periods_of_year
 from .errors import EvaluationError
 from .quantities import percent_text
 from .records import QuotaRow, RosterRow
@@ -60,7 +60,9 @@ class QuotaValue:
             trace["ramp"] = percent_text(self.ramp)
         if self.proration != 1:
             trace["proration"] = str(self.proration)
-        if self.members:
+        if self.members and self.source == "year to date":
+            trace["quota_by_period"] = self.members
+        elif self.members:
             trace["team"] = self.members
         return trace
 
@@ -126,7 +128,7 @@ class Targets:
         if not quota.ramp or hired is None:
             return Decimal(1)
         first = period_of(plan.calendar, plan.period, hired)
-        index = _periods_between(first, slot.period)
+        index = periods_apart(first, slot.period)
         if index < 0 or index >= len(quota.ramp):
             return Decimal(1)
         return quota.ramp[index]
@@ -258,13 +260,6 @@ class Targets:
         return annual / quota
 
 
-def _periods_between(first: Period, later: Period) -> int:
-    months = (later.start.year - first.start.year) * 12 + (
-        later.start.month - first.start.month
-    )
-    step = {"month": 1, "quarter": 3, "year": 12}[first.kind]
-    return months // step
-
 
 def _source(quota: Quota) -> str:
     return {
@@ -272,3 +267,41 @@ def _source(quota: Quota) -> str:
         "annual": "annual quota split into periods",
         "table": "quota table",
     }[quota.source]
+
+
+class YearToDate:
+    """Targets summed over the year so far, for a cumulative plan.
+
+    ``earlier`` are the payee's slots of the same fiscal year before the
+    current one; quota and target incentive add up across them.
+    """
+
+    def __init__(self, targets: Targets, earlier: list[Slot]):
+        self.targets = targets
+        self.earlier = earlier
+
+    def quota(self, plan: Plan, slot: Slot, measure: str) -> QuotaValue:
+        parts = [
+            self.targets.quota(plan, s, measure)
+            for s in (*self.earlier, slot)
+        ]
+        total = sum((p.amount for p in parts), ZERO)
+        full = sum((p.full for p in parts), ZERO)
+        value = QuotaValue(total, full, source="year to date")
+        value.members = [
+            {"period": s.period.label, "quota": str(p.amount)}
+            for s, p in zip((*self.earlier, slot), parts)
+        ]
+        return value
+
+    def target_incentive(self, plan: Plan, slot: Slot) -> Decimal | None:
+        parts = [
+            self.targets.target_incentive(plan, s)
+            for s in (*self.earlier, slot)
+        ]
+        if any(p is None for p in parts):
+            return None
+        return sum(parts, ZERO)
+
+    def base_rate(self, plan: Plan, slot: Slot, measure: str):
+        return self.targets.base_rate(plan, slot, measure)
