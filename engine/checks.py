@@ -33,6 +33,10 @@ DEAL_FIELDS = frozenset(
 )
 CREDIT_FIELDS = frozenset({"credit", "credit_type", "credit_share"})
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+RESERVED_COMPONENTS = frozenset(
+    """clawback draw draw_recovery draw_balance holdback holdback_release
+    adjustment prior_period_adjustment""".split()
+)
 
 
 class _Checker:
@@ -237,6 +241,15 @@ def _check_plan(c: _Checker, plan: Plan) -> None:
             ("crediting",),
         )
     c.payee_refs(plan.participants.payees, file, ("participants", "payees"))
+    for component in plan.components.values():
+        if component.id in RESERVED_COMPONENTS:
+            c.add(
+                "E-RESERVED-ID",
+                f"'{component.id}' names the lines Attain adds for pay "
+                "over time; give the component another id.",
+                file,
+                component.path,
+            )
     used = _check_measures(c, plan)
     _check_quotas(c, plan)
     for component in plan.components.values():

@@ -159,3 +159,30 @@ def test_new_hire_quota_ramps_and_prorates(catalog):
     assert abs(D(q1["quota"]) - expected) < D("1e-20")
     assert quotas["FY2026-Q2"]["ramp"] == "50%"
     assert D(quotas["FY2026-Q2"]["quota"]) == D(100000)
+
+
+def test_cancellation_within_90_days_is_recovered_at_the_rate_paid(catalog):
+    deals = [booking("D1", 150000, day="2026-03-10"),
+             booking("C1", -150000, day="2026-06-08", cancels="D1")]
+    inputs = Inputs(deals, roster(), lists={"strategic_accounts": STRATEGIC})
+    lines = evaluate(catalog, inputs, ["FY2026-Q1", "FY2026-Q2"]).lines
+    pay = {(l.period, l.payee_id, l.component): l.amount for l in lines}
+    # Q1: 150,000 -> 5,000 + 7,500; Q2 recovers the 12,500 paid for it.
+    assert pay[("FY2026-Q1", "AE-1", "commission")] == D("12500.00")
+    assert pay[("FY2026-Q2", "AE-1", "clawback")] == D("-12500.00")
+    assert pay[("FY2026-Q2", "AE-1", "commission")] == D("0.00")
+
+
+def test_new_hire_first_quarter_draw(catalog):
+    people = roster() + [payee("AE-9", "AE", manager="MGR-1",
+                               hire_date="2026-03-18")]
+    deals = [booking("D1", 10000, owner="AE-9", day="2026-04-02"),
+             booking("D2", 10000, owner="AE-9", day="2026-05-02")]
+    inputs = Inputs(deals, people, lists={"strategic_accounts": STRATEGIC})
+    lines = evaluate(catalog, inputs, ["FY2026-Q1", "FY2026-Q2"]).lines
+    mine = {}
+    for line in lines:
+        if line.payee_id == "AE-9":
+            mine[line.period] = mine.get(line.period, 0) + line.amount
+    assert mine["FY2026-Q1"] == D("6000.00")
+    assert mine["FY2026-Q2"] < D("6000.00")

@@ -398,3 +398,8 @@ def test_other_schema_rules(tmp_path):
     text = edit("    sum: credit\n",
                 "    sum: credit\n    credit_types: [direct, direct]\n")
     assert where(findings(tmp_path, text), "E-SCHEMA")[:2] == (15, 19)
+
+
+def test_reserved_component_id(tmp_path):
+    text = edit("  commission:\n", "  draw:\n")
+    assert where(findings(tmp_path, text), "E-RESERVED-ID")[:2] == (21, 5)
