@@ -16,14 +16,15 @@ import os
 import sys
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
-from .errors import AttainError, Finding, InvalidPlanError
+from .errors import AttainError, Finding, InvalidPlanError, format_path
 
 BUILTIN_COMMANDS = ("validate", "run", "explain", "runs", "show", "plugins")
 
@@ -104,6 +105,10 @@ def _print_findings(findings: list[Finding], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
         return
+    if fmt == "github":
+        for finding in findings:
+            click.echo(_annotation(finding))
+        return
     for finding in findings:
         click.echo(str(finding))
 
@@ -145,31 +150,132 @@ def _catalog(paths, project):
     "paths", nargs=-1, type=click.Path(exists=True, path_type=Path)
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="How findings are printed.",
+    "--format", "fmt", type=click.Choice(["text", "json", "github"]),
+    default="text", show_default=True,
+    help="How findings are printed; github prints workflow annotations.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings as errors (exit 1)."
+)
+@click.option(
+    "--changed-since", "since", metavar="REV",
+    help="Report findings only in plan and test files changed since the "
+    "git revision REV; every plan is still loaded, so references to "
+    "unchanged files must resolve.",
 )
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
+def validate(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    since: str | None,
+) -> None:
     """Check plan files and folders: schema, references, bands, formulas.
 
-    With no PATHS, checks the project's plans. Prints nothing but a
-    summary when all is valid; exits 1 when anything is invalid.
+    With no PATHS, checks the project's plans. Test files among them are
+    checked against the test schema. Prints nothing but a summary when
+    all is valid; exits 1 when anything is invalid.
     """
     try:
         project = _project(ctx, required=not paths)
-        catalog = _catalog(paths or project.plans, project)
+        chosen = list(paths) or project.plans
+        catalog = _catalog(chosen, project)
+        findings = catalog.findings + _test_findings(chosen)
+        files = len(catalog.files) + len(_tests_among(chosen))
+        if since is not None:
+            findings = _changed_only(findings, chosen, since)
     except AttainError as exc:
-        _fail(exc)
-    _print_findings(catalog.findings, fmt)
-    errors = len(catalog.errors)
-    warnings = len(catalog.findings) - errors
-    files = len(catalog.files)
+        _fail_as(exc, fmt)
+    if strict:
+        findings = [replace(f, severity="error") for f in findings]
+
+    _print_findings(findings, fmt)
+    errors = sum(1 for f in findings if f.is_error)
+    warnings = len(findings) - errors
     click.echo(
         f"{errors} error(s), {warnings} warning(s) in {files} file(s).",
         err=True,
     )
     if errors:
         sys.exit(1)
+
+
+def _tests_among(paths) -> list[Path]:
+    from .plantest import find_test_files, is_test_file
+
+    return [p for p in find_test_files(paths) if is_test_file(p)]
+
+
+def _test_findings(paths) -> list[Finding]:
+    from .plantest import check_test_file
+
+    return [f for p in _tests_among(paths) for f in check_test_file(p)]
+
+
+def _changed_only(findings: list[Finding], paths, since: str):
+    """The findings in files that differ from revision ``since``."""
+    from . import vcs
+
+    root = vcs.require_repo(Path(paths[0]) if paths else Path.cwd())
+    changed = {
+        (root / name).resolve() for name in vcs.changed_files(root, since)
+    }
+    return [
+        f for f in findings
+        if f.location.file is None
+        or Path(f.location.file).resolve() in changed
+    ]
+
+
+def _fail_as(exc: AttainError, fmt: str) -> None:
+    """Stop with ``exc``; as annotations when GitHub reads the output."""
+    if fmt == "github":
+        findings = getattr(exc, "findings", None)
+        if findings:
+            _print_findings(findings, fmt)
+        else:
+            click.echo(f"::error::{_escape(str(exc))}")
+        sys.exit(1)
+    _fail(exc)
+
+
+def _escape(text: str, in_property: bool = False) -> str:
+    """Escape text for a GitHub workflow command.
+
+    >>> _escape("50%, then\\n100%", in_property=True)
+    '50%25%2C then%0A100%25'
+    """
+    text = text.replace("%", "%25").replace("\r", "%0D")
+    text = text.replace("\n", "%0A")
+    if in_property:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _annotation(finding: Finding) -> str:
+    where = finding.location
+    level = "error" if finding.is_error else "warning"
+    props = []
+    if where.file:
+        props.append(f"file={_escape(_shown_path(where.file), True)}")
+    if where.line is not None:
+        props.append(f"line={where.line}")
+    if where.column is not None:
+        props.append(f"col={where.column}")
+    props.append(f"title={_escape(finding.code, True)}")
+    message = f"{finding.message} (at {format_path(where.path)})"
+    return f"::{level} {','.join(props)}::{_escape(message)}"
+
+
+def _shown_path(file: str) -> str:
+    """A path relative to the current folder when it is below it, as
+    GitHub matches annotations to the files of the repository."""
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 # -- run --------------------------------------------------------------------
@@ -211,6 +317,7 @@ def run(ctx: click.Context, periods, fmt: str | None, no_store: bool) -> None:
     """Evaluate the project's plans and write payout lines."""
     from .plugins import output_formats
     from .results import PlanRef, RunResult
+    from .vcs import provenance
 
     started = datetime.now(timezone.utc)
     try:
@@ -229,7 +336,8 @@ def run(ctx: click.Context, periods, fmt: str | None, no_store: bool) -> None:
             project=str(project.path),
             periods=sorted({line.period for line in result.lines}),
             plans=[
-                PlanRef(p.id, p.version, p.content_hash, p.file)
+                PlanRef(p.id, p.version, p.content_hash, p.file,
+                        *provenance(p.file))
                 for p in catalog.plans
             ],
             inputs=hashes,
@@ -325,10 +433,12 @@ def explain(ctx, payee: str, periods, run_id: str | None, fmt: str) -> None:
 
     try:
         if run_id:
-            lines = _stored_lines(ctx, run_id, periods)
+            lines = _stored_lines(ctx, run_id)
         else:
-            _, _, _, result, _ = _evaluate(ctx, periods)
+            years = sorted({label[:6] for label in periods})
+            _, _, _, result, _ = _evaluate(ctx, years)
             lines = result.lines
+        lines = _year_so_far(lines, periods)
         mine = [line for line in lines if line.payee_id == payee]
         if not mine:
             _no_lines(payee, lines)
@@ -347,15 +457,35 @@ def explain(ctx, payee: str, periods, run_id: str | None, fmt: str) -> None:
     click.echo(render.render_statement(statement), nl=False)
 
 
-def _stored_lines(ctx, run_id: str, periods):
+def _stored_lines(ctx, run_id: str):
     from .store import Store
 
     project = _project(ctx)
     with Store.open(_store_url(project)) as store:
-        lines = store.get_run(run_id).lines
-    if periods:
-        lines = [line for line in lines if line.period in periods]
-    return lines
+        return store.get_run(run_id).lines
+
+
+def _year_so_far(lines, periods):
+    """The lines of each asked-for period and of the periods of its
+    fiscal year before it; every line when no period is asked for."""
+    if not periods:
+        return lines
+    last: dict[str, date | None] = {}
+    for label in periods:
+        year = label[:6]
+        ends = [line.period_end for line in lines if line.period == label]
+        if not ends or last.get(year, date.min) is None:
+            last[year] = None
+        else:
+            last[year] = max(last.get(year, date.min), *ends)
+
+    def shown(line) -> bool:
+        year = line.period[:6]
+        if year not in last:
+            return False
+        return last[year] is None or line.period_end <= last[year]
+
+    return [line for line in lines if shown(line)]
 
 
 def _no_lines(payee: str, lines) -> None:
@@ -439,12 +569,20 @@ def show(ctx: click.Context, run_id: str, fmt: str) -> None:
     for plan in record.plans:
         print(
             f"  plan     {plan.plan_id}@{plan.version} {plan.path} "
-            f"sha256:{plan.content_hash[:12]}",
+            f"sha256:{plan.content_hash[:12]}{_provenance(plan)}",
             file=err,
         )
     for name, digest in sorted(record.inputs.items()):
         print(f"  input    {name} sha256:{digest[:12]}", file=err)
     out(render.render_payouts(record.lines), nl=False)
+
+
+def _provenance(plan) -> str:
+    """Where a plan came from in git, as ``attain show`` prints it."""
+    if plan.commit is None and plan.dirty is None:
+        return ""
+    commit = f" git {plan.commit[:12]}" if plan.commit else " git (new file)"
+    return commit + (" with uncommitted changes" if plan.dirty else "")
 
 
 # -- plugins --------------------------------------------------------------------
@@ -485,3 +623,6 @@ def plugins(fmt: str) -> None:
             click.echo(f"    {hook}")
     for what, names in provided.items():
         click.echo(f"{what}: {', '.join(names) or '-'}")
+
+
+from . import cli_plans  # noqa: E402,F401

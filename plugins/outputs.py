@@ -177,11 +177,58 @@ class MarkdownOutput(OutputFormat):
             f"- **Periods:** {', '.join(statement.periods) or 'none'}",
             f"- **Total:** {total}",
         ]
-        for period, lines in _by_period(statement).items():
+        groups = _by_period(statement)
+        if len(groups) > 1 or any(
+            _category(line) != "Earnings" for line in statement.lines
+        ):
+            out += ["", "## Year so far", "", *_summary(groups)]
+        for period, lines in groups.items():
             out += ["", f"## {_text(period)}"]
             for line in lines:
                 out += ["", *_component_section(line)]
         return "\n".join(out) + "\n"
+
+
+_CATEGORIES = {
+    "clawback": "Clawbacks",
+    "draw": "Draw",
+    "draw_recovery": "Draw",
+    "draw_balance": "Draw",
+    "holdback": "Holdback",
+    "holdback_release": "Holdback",
+    "adjustment": "Adjustments",
+    "prior_period_adjustment": "Adjustments",
+}
+_COLUMNS = ("Earnings", "Clawbacks", "Draw", "Holdback", "Adjustments")
+
+
+def _category(line: PayoutLine) -> str:
+    return _CATEGORIES.get(line.component, "Earnings")
+
+
+def _summary(groups: dict[str, list[PayoutLine]]) -> list[str]:
+    """One row per period: what was earned, taken back, advanced, held
+    and paid, with the draw balance and the amount still held after it."""
+    rows = []
+    held = Decimal("0.00")
+    balance = ""
+    for period, lines in groups.items():
+        sums = {column: Decimal("0.00") for column in _COLUMNS}
+        for line in lines:
+            sums[_category(line)] += line.amount
+            if line.component.startswith("holdback"):
+                held -= line.amount
+            after = line.trace.get("balance_after") if isinstance(
+                line.trace, Mapping) else None
+            if after is not None:
+                balance = _number(after)
+        paid = sum(sums.values(), Decimal("0.00"))
+        rows.append((
+            _text(period), *(_number(sums[c]) for c in _COLUMNS),
+            _number(paid), balance, _number(held),
+        ))
+    headings = ("Period", *_COLUMNS, "Paid", "Draw balance", "Held")
+    return _table(headings, rows)
 
 
 def _by_period(statement: Statement) -> dict[str, list[PayoutLine]]:

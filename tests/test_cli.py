@@ -267,3 +267,26 @@ def test_plugins_lists_the_built_ins():
     assert "new_logo_count" in listed["metrics"]
     names = [p["name"] for p in listed["plugins"]]
     assert "plugins.connectors" in names
+
+
+def test_explain_shows_the_year_so_far(project):
+    shutil.copy(ROOT / "plan_specs/examples/recoverable-draw.yaml",
+                project / "plans" / "plan.yaml")
+    write_deals(project, [
+        "deal_id,close_date,amount,owner,cancels",
+        "D1,2026-01-10,10000,A,",
+        "D2,2026-02-10,60000,A,",
+        "D3,2026-03-10,5000,A,",
+    ])
+    result = attain("explain", "A", "--period", "FY2026-M02")
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "## Year so far" in text
+    rows = [r for r in text.splitlines() if r.startswith("| FY2026-M0")]
+    assert rows == [
+        "| FY2026-M01 | 1,000.00 | 0.00 | 2,000.00 | 0.00 | 0.00 | 3,000.00"
+        " | 2,000.00 | 0.00 |",
+        "| FY2026-M02 | 6,000.00 | 0.00 | -2,000.00 | 0.00 | 0.00 | 4,000.00"
+        " | 0.00 | 0.00 |",
+    ]
+    assert "FY2026-M03" not in text
