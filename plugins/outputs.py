@@ -278,20 +278,26 @@ def _bands_table(bands: Any, basis: Any) -> list[str]:
 
 
 def _deals_table(deals: Any) -> list[str]:
-    rows = [
-        (
+    records = _records(deals)
+    converted = any("deal_amount" in deal for deal in records)
+    rows = []
+    for deal in records:
+        row = [
             _text(deal.get("deal_id")),
             _text(deal.get("close_date")),
             _number(deal.get("credit")),
             _text(deal.get("credit_type")),
             _text(deal.get("rule")),
             _number(deal.get("share")),
-        )
-        for deal in _records(deals)
-    ]
-    headings = (
+        ]
+        if converted:
+            row.insert(2, _text(deal.get("deal_amount")))
+        rows.append(row)
+    headings = [
         "Deal", "Close date", "Credit", "Credit type", "Rule", "Share of pay"
-    )
+    ]
+    if converted:
+        headings.insert(2, "Deal amount")
     return _table(headings, rows)
 
 
