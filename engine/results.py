@@ -10,12 +10,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PlanRef:
-    """The exact plan a run evaluated."""
+    """The exact plan a run evaluated.
+
+    ``commit`` is the last git commit that touched the file and ``dirty``
+    whether it had changes not committed yet; both are None outside git.
+    """
 
     plan_id: str
     version: str
     content_hash: str
     path: str
+    commit: str | None = None
+    dirty: bool | None = None
 
 
 @dataclass

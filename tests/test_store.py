@@ -463,7 +463,7 @@ def test_version_1_store_is_migrated_and_keeps_its_run(store_url: str):
         store.save_run(make_run())
         listed = store.list_runs()
 
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
     assert old.status == "succeeded"
     assert old.started_at == datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     assert old.plans == [

@@ -59,6 +59,8 @@ class RunPlanRow(StoreModel, table=True):
     version: str
     content_hash: str
     path: str
+    commit: str | None = None
+    dirty: bool | None = None
 
 
 class RunInputRow(StoreModel, table=True):

@@ -32,8 +32,21 @@ def _add_run_status(connection: Connection) -> None:
     )
 
 
+def _add_plan_provenance(connection: Connection) -> None:
+    """Version 3 records where each plan came from in git.
+
+    Runs recorded before it have no such record, so both stay empty.
+    """
+    connection.exec_driver_sql(
+        'ALTER TABLE run_plans ADD COLUMN "commit" VARCHAR'
+    )
+    connection.exec_driver_sql(
+        'ALTER TABLE run_plans ADD COLUMN "dirty" BOOLEAN'
+    )
+
+
 # MIGRATIONS[n - 1] takes a database from version n to version n + 1.
-MIGRATIONS: list[Migration] = [_add_run_status]
+MIGRATIONS: list[Migration] = [_add_run_status, _add_plan_provenance]
 
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -316,6 +316,8 @@ def _plan_rows(run: RunResult) -> Iterator[dict[str, Any]]:
             "version": plan.version,
             "content_hash": plan.content_hash,
             "path": plan.path,
+            "commit": plan.commit,
+            "dirty": plan.dirty,
         }
 
 
@@ -426,7 +428,10 @@ def _load_run(session: Session, run_id: str) -> RunResult:
         project=run.project,
         periods=list(run.periods),
         plans=[
-            PlanRef(p.plan_id, p.version, p.content_hash, p.path)
+            PlanRef(
+                p.plan_id, p.version, p.content_hash, p.path,
+                p.commit, p.dirty,
+            )
             for p in plans
         ],
         inputs={i.name: i.content_hash for i in inputs},

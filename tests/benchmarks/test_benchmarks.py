@@ -46,8 +46,11 @@ def test_evaluate_sample_plans(benchmark, loaded):
     _, catalog, pm, inputs = loaded
     result = benchmark(evaluate, catalog, inputs, (), metrics(pm))
     assert result.lines
-    assert all(line.amount >= 0 for line in result.lines
-               if line.component != "commission")
+    for line in result.lines:
+        if line.component == "clawback":
+            assert line.amount < 0
+        elif line.component in ("platform_spif", "team_incentive"):
+            assert line.amount >= 0
 
 
 def test_read_inputs(benchmark, loaded):
