@@ -292,10 +292,49 @@ def _evaluate(ctx, periods):
         raise InvalidPlanError(catalog.findings)
     pm = get_plugin_manager()
     inputs, hashes = read_inputs(project, pm, catalog.deal_fields)
-    result = evaluate(
-        catalog, inputs, list(periods) or project.periods, metrics(pm)
+    asked = list(periods) or project.periods
+    closings, frozen, adjustments = _closing_state(project)
+    wanted = sorted(set(asked) | set(frozen)) if asked else []
+    result = evaluate(catalog, inputs, wanted, metrics(pm))
+    result.lines, result.waiting = _settle_closed(
+        result.lines, asked, closings, frozen, adjustments, hashes
     )
     return project, catalog, pm, result, hashes
+
+
+def _closing_state(project):
+    """Closed periods, their frozen lines and manual adjustments, from
+    the store when it exists."""
+    from .store import Store
+
+    url = _store_url(project)
+    if url.startswith("sqlite:///"):
+        if not Path(url[len("sqlite:///"):]).is_file():
+            return {}, {}, []
+    with Store.open(url) as store:
+        return (
+            store.closed_periods(), store.frozen_lines(), store.adjustments()
+        )
+
+
+def _settle_closed(lines, asked, closings, frozen, adjustments, hashes):
+    from .closing import add_adjustments, apply_closed
+
+    lines = add_adjustments(lines, adjustments)
+    lines, waiting = apply_closed(lines, frozen, closings, hashes)
+    if asked:
+        lines = [
+            line for line in lines
+            if line.period not in frozen or _overlaps(line.period, asked)
+        ]
+    return lines, waiting
+
+
+def _overlaps(label: str, asked) -> bool:
+    return any(
+        label == a or label.startswith(a + "-") or a.startswith(label + "-")
+        for a in asked
+    )
 
 
 @cli.command()
@@ -359,6 +398,19 @@ def run(ctx: click.Context, periods, fmt: str | None, no_store: bool) -> None:
     if fmt is not None:
         click.echo(_format(formats, fmt).render_payouts(result.lines), nl=False)
     _summary(record, [path for path, _ in rendered], no_store)
+    _report_waiting(result.waiting)
+
+
+def _report_waiting(waiting: list[dict]) -> None:
+    for item in waiting:
+        click.secho(
+            f"Warning: recomputing closed period {item['closed_period']} "
+            f"changes the pay of {item['payee_id']} on {item['plan_id']} "
+            f"by {item['difference']}; no open period after it was "
+            "computed, so the adjustment waits for the next one.",
+            fg="yellow",
+            err=True,
+        )
 
 
 def _format(formats, name: str):
@@ -625,4 +677,4 @@ def plugins(fmt: str) -> None:
         click.echo(f"{what}: {', '.join(names) or '-'}")
 
 
-from . import cli_plans  # noqa: E402,F401
+from . import cli_periods, cli_plans  # noqa: E402,F401

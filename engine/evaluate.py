@@ -60,6 +60,7 @@ class Evaluation:
     lines: list[PayoutLine]
     credits: dict[str, list[Credit]]
     measures: dict[str, MeasureTable]
+    waiting: list[dict] = field(default_factory=list)
 
 
 def evaluate(

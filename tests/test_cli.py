@@ -290,3 +290,81 @@ def test_explain_shows_the_year_so_far(project):
         " | 0.00 | 0.00 |",
     ]
     assert "FY2026-M03" not in text
+
+
+def _quarterly(project):
+    shutil.copy(ROOT / "plan_specs/examples/periodic-quarters.yaml",
+                project / "plans" / "plan.yaml")
+
+
+def _pay(project):
+    rows = csv.DictReader(open(project / "out" / "payouts.csv"))
+    return {(r["period"], r["payee_id"], r["component"]): r["amount"]
+            for r in rows}
+
+
+def test_closed_period_never_changes_and_late_data_becomes_an_adjustment(
+    project,
+):
+    _quarterly(project)
+    write_deals(project, ["deal_id,close_date,amount,owner",
+                          "D1,2026-02-10,80000,A"])
+    closed = attain("close", "FY2026-Q1", "--author", "comp-admin")
+    assert closed.exit_code == 0, closed.output
+    assert "Closed FY2026-Q1" in closed.stderr
+
+    write_deals(project, ["deal_id,close_date,amount,owner",
+                          "D1,2026-02-10,80000,A",
+                          "D9,2026-03-20,20000,A"])
+    assert attain("run").exit_code == 0
+    pay = _pay(project)
+    assert pay[("FY2026-Q1", "A", "commission")] == "8000.00"
+    assert pay[("FY2026-Q2", "A", "prior_period_adjustment")] == "2000.00"
+
+    explained = attain("explain", "A", "--period", "FY2026-Q2",
+                       "--format", "json")
+    lines = json.loads(explained.stdout)["lines"]
+    adjustment = next(l for l in lines
+                      if l["component"] == "prior_period_adjustment")
+    assert adjustment["trace"]["closed_period"] == "FY2026-Q1"
+    assert adjustment["trace"]["deals_changed"] == ["D9"]
+    assert adjustment["trace"]["inputs_changed"] == ["deals"]
+
+    again = attain("close", "FY2026-Q1")
+    assert again.exit_code == 1 and "closed already" in again.stderr
+
+
+def test_manual_adjustments_survive_every_run(project):
+    _quarterly(project)
+    added = attain("adjust", "A", "1500", "--period", "FY2026-Q2",
+                   "--reason", "Spiff approved", "--author", "jo")
+    assert added.exit_code == 0, added.output
+    for _ in range(2):
+        assert attain("run").exit_code == 0
+        assert _pay(project)[("FY2026-Q2", "A", "adjustment")] == "1500.00"
+    listed = json.loads(attain("adjustments", "--format", "json").stdout)
+    assert [(a["payee_id"], a["amount"], a["author"])
+            for a in listed["adjustments"]] == [("A", "1500", "jo")]
+
+
+def test_adjustments_from_a_file_are_all_or_nothing(project):
+    _quarterly(project)
+    (project / "adj.csv").write_text(
+        "payee_id,period,amount,reason\n"
+        "A,FY2026-Q2,100,Bonus\n"
+        "Z,FY2026-Q2,50,Typo\n"
+    )
+    result = attain("adjust", "--file", "adj.csv", "--author", "jo")
+    assert result.exit_code == 1
+    assert "adj.csv, row 3, column 'payee_id'" in result.stderr
+    listed = json.loads(attain("adjustments", "--format", "json").stdout)
+    assert listed["adjustments"] == []
+
+
+def test_no_adjustment_goes_into_a_closed_period(project):
+    _quarterly(project)
+    assert attain("close", "FY2026-Q1", "--author", "x").exit_code == 0
+    result = attain("adjust", "A", "10", "--period", "FY2026-Q1",
+                    "--reason", "Late", "--author", "jo")
+    assert result.exit_code == 1
+    assert "FY2026-Q1 is closed" in result.stderr

@@ -463,7 +463,7 @@ def test_version_1_store_is_migrated_and_keeps_its_run(store_url: str):
         store.save_run(make_run())
         listed = store.list_runs()
 
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
     assert old.status == "succeeded"
     assert old.started_at == datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     assert old.plans == [
@@ -638,3 +638,38 @@ for name in ("engine", "plugins"):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout == "", f"{done.stdout.strip()} imports the store"
+
+
+# ---------------------------------------------------------------------------
+# Closed periods and manual adjustments
+# ---------------------------------------------------------------------------
+
+
+def test_a_closed_period_keeps_its_run_and_closes_once(store: Store):
+    from engine.closing import ClosedPeriod
+
+    run = make_run()
+    store.save_run(run)
+    when = datetime(2026, 4, 3, 12, 0, tzinfo=UTC)
+    closing = ClosedPeriod(run.lines[0].period, run.run_id, when, "comp-admin",
+                           {"deals": "sha256:d1"})
+    store.close_period(closing)
+
+    assert store.closed_periods() == {closing.period: closing}
+    assert store.frozen_lines() == {closing.period: run.lines}
+    with pytest.raises(StoreError, match="stays closed"):
+        store.close_period(closing)
+    assert store.closed_periods() == {closing.period: closing}
+
+
+def test_adjustments_round_trip_exactly_in_order(store: Store):
+    from engine.closing import Adjustment
+
+    first = Adjustment("a" * 32, "AE-1", "FY2026-Q2", Decimal("1500.005"),
+                       "Spiff approved", "jo",
+                       datetime(2026, 5, 1, tzinfo=UTC))
+    second = Adjustment("b" * 32, "AE-2", "FY2026-Q2", Decimal("-20"),
+                        "Correction", "jo",
+                        datetime(2026, 5, 2, tzinfo=UTC), plan_id="ae")
+    store.add_adjustments([second, first])
+    assert store.adjustments() == [first, second]

@@ -104,6 +104,33 @@ class RunTotalRow(StoreModel, table=True):
     total: Decimal = Field(sa_type=ExactDecimal)
 
 
+class ClosedPeriodRow(StoreModel, table=True):
+    """A period whose pay is frozen as the lines of one run."""
+
+    __tablename__ = "closed_periods"
+
+    period: str = Field(primary_key=True)
+    run_id: str = Field(foreign_key="runs.run_id")
+    closed_at: datetime = Field(sa_type=UtcDateTime)
+    closed_by: str
+    inputs: dict[str, Any] = Field(sa_type=JsonDocument)
+
+
+class AdjustmentRow(StoreModel, table=True):
+    """A manual amount of pay with its reason and author."""
+
+    __tablename__ = "adjustments"
+
+    adjustment_id: str = Field(primary_key=True)
+    payee_id: str = Field(index=True)
+    period: str
+    amount: Decimal = Field(sa_type=ExactDecimal)
+    reason: str
+    author: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    plan_id: str | None = None
+
+
 metadata = StoreModel.metadata
 
 

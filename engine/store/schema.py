@@ -14,7 +14,13 @@ from collections.abc import Callable
 from sqlalchemy import Connection, func, insert, inspect, select, update
 
 from engine.errors import StoreError
-from engine.store.models import MetaRow, metadata, table_of
+from engine.store.models import (
+    AdjustmentRow,
+    ClosedPeriodRow,
+    MetaRow,
+    metadata,
+    table_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +51,21 @@ def _add_plan_provenance(connection: Connection) -> None:
     )
 
 
+def _add_closing_tables(connection: Connection) -> None:
+    """Version 4 keeps closed periods and manual adjustments.
+
+    Both tables are new, so they are created from their models.
+    """
+    tables = [table_of(ClosedPeriodRow), table_of(AdjustmentRow)]
+    metadata.create_all(connection, tables=tables)
+
+
 # MIGRATIONS[n - 1] takes a database from version n to version n + 1.
-MIGRATIONS: list[Migration] = [_add_run_status, _add_plan_provenance]
+MIGRATIONS: list[Migration] = [
+    _add_run_status,
+    _add_plan_provenance,
+    _add_closing_tables,
+]
 
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -22,9 +22,12 @@ from sqlalchemy.exc import (
 )
 from sqlmodel import Session, col, select
 
+from engine.closing import Adjustment, ClosedPeriod
 from engine.errors import StoreError
 from engine.results import PayoutLine, PlanRef, RunResult
 from engine.store.models import (
+    AdjustmentRow,
+    ClosedPeriodRow,
     PayoutLineRow,
     RunInputRow,
     RunPlanRow,
@@ -140,6 +143,86 @@ class Store:
         with self._session() as session:
             run_id = self._resolve(session, run_id_or_prefix.strip())
             return _load_run(session, run_id)
+
+    # -- closed periods and adjustments ------------------------------------
+
+    def close_period(self, closing: ClosedPeriod) -> None:
+        """Freeze a period as the lines of ``closing.run_id``.
+
+        A period closes once: closing it again is an error, and nothing
+        changes.
+        """
+        row = ClosedPeriodRow(
+            period=closing.period,
+            run_id=closing.run_id,
+            closed_at=closing.closed_at,
+            closed_by=closing.closed_by,
+            inputs=dict(closing.inputs),
+        )
+        with self._session() as session:
+            earlier = session.get(ClosedPeriodRow, closing.period)
+            if earlier is not None:
+                raise StoreError(
+                    f"{closing.period} was closed on "
+                    f"{earlier.closed_at:%Y-%m-%d} by {earlier.closed_by}; "
+                    "a closed period stays closed."
+                )
+            session.add(row)
+            session.commit()
+
+    def closed_periods(self) -> dict[str, ClosedPeriod]:
+        with self._session() as session:
+            rows = session.exec(select(ClosedPeriodRow)).all()
+            return {
+                row.period: ClosedPeriod(
+                    row.period, row.run_id, row.closed_at, row.closed_by,
+                    dict(row.inputs),
+                )
+                for row in rows
+            }
+
+    def frozen_lines(self) -> dict[str, list[PayoutLine]]:
+        """The lines each closed period was frozen with."""
+        frozen: dict[str, list[PayoutLine]] = {}
+        for period, closing in self.closed_periods().items():
+            lines = self.get_run(closing.run_id).lines
+            frozen[period] = [line for line in lines if line.period == period]
+        return frozen
+
+    def add_adjustments(self, adjustments: Iterable[Adjustment]) -> None:
+        """Record manual adjustments, all or none."""
+        rows = [
+            AdjustmentRow(
+                adjustment_id=a.adjustment_id,
+                payee_id=a.payee_id,
+                period=a.period,
+                amount=a.amount,
+                reason=a.reason,
+                author=a.author,
+                created_at=a.created_at,
+                plan_id=a.plan_id,
+            )
+            for a in adjustments
+        ]
+        with self._session() as session:
+            session.add_all(rows)
+            session.commit()
+
+    def adjustments(self) -> list[Adjustment]:
+        with self._session() as session:
+            rows = session.exec(
+                select(AdjustmentRow).order_by(
+                    col(AdjustmentRow.created_at),
+                    col(AdjustmentRow.adjustment_id),
+                )
+            ).all()
+            return [
+                Adjustment(
+                    row.adjustment_id, row.payee_id, row.period, row.amount,
+                    row.reason, row.author, row.created_at, row.plan_id,
+                )
+                for row in rows
+            ]
 
     def _connect(self) -> None:
         engine = _create_engine(self.url)
