@@ -154,7 +154,7 @@ def test_version_2_store_is_migrated_and_keeps_its_run(store_url: str):
     create_v2_store(store_url)
 
     with Store.open(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         old = store.get_run(V1_RUN_ID)
         store.save_run(make_run())
 
@@ -179,13 +179,15 @@ def test_failed_provenance_migration_leaves_version_2(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ):
     create_v2_store(store_url)
-    first, add_provenance = store_schema.MIGRATIONS
+    first, add_provenance, *later = store_schema.MIGRATIONS
 
     def half_done(connection):
         add_provenance(connection)
         connection.exec_driver_sql("ALTER TABLE no_such_table ADD x INTEGER")
 
-    monkeypatch.setattr(store_schema, "MIGRATIONS", [first, half_done])
+    monkeypatch.setattr(
+        store_schema, "MIGRATIONS", [first, half_done, *later]
+    )
     with pytest.raises(Exception, match="Cannot open the run store"):
         Store.open(store_url)
 
