@@ -180,8 +180,8 @@ class _Evaluator:
     def _periods(self, plan: Plan) -> tuple[list[Period], set[str]]:
         """The periods to compute, and those to show.
 
-        Earlier periods of a fiscal year are computed too, since a yearly
-        cap depends on what they paid.
+        Every period before the last one shown is computed too: yearly
+        caps, true-ups, clawbacks and draws depend on what they paid.
         """
         last = plan.ends or max(
             (d.close_date for d in self.inputs.deals), default=plan.starts
@@ -198,11 +198,7 @@ class _Evaluator:
         if not shown:
             return [], set()
         final = max(p.end for p in every if p.label in shown)
-        years = {p.fiscal_year for p in every if p.label in shown}
-        needed = [
-            p for p in every if p.end <= final and p.fiscal_year in years
-        ]
-        return needed, shown
+        return [p for p in every if p.end <= final], shown
 
     # -- pay ---------------------------------------------------------------
 

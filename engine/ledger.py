@@ -61,7 +61,6 @@ class PayeeLedger:
     held: list[tuple[Period | None, date | None, Decimal, str]] = field(
         default_factory=list
     )
-    periods_seen: int = 0
 
     # -- components ------------------------------------------------------
 
@@ -162,7 +161,6 @@ class PayeeLedger:
         draw = self.plan.draw
         if draw is None:
             return []
-        self.periods_seen += 1
         amount = draw.amount if self._draw_applies(period) else ZERO
         before = self.draw_balance
         trace = {

@@ -158,7 +158,11 @@ def _rate_table(ctx: _Context, table: RateTable):
     if table.threshold is not None:
         floor = table.threshold * scale
         edges = [(_raise(lo, floor), hi, r) for lo, hi, r in edges]
-        trace["threshold"] = percent_text(table.threshold)
+        trace["threshold"] = (
+            percent_text(table.threshold)
+            if table.basis == "attainment"
+            else s(table.threshold)
+        )
     position = value / scale
     band = _band_index(table.bands, position)
     if table.method == "retroactive":

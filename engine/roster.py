@@ -15,6 +15,7 @@ class Roster:
 
     def __init__(self, rows: Iterable[RosterRow]):
         self._rows: dict[str, list[RosterRow]] = {}
+        self._chains: dict[tuple[str, date], list[str]] = {}
         for row in rows:
             self._rows.setdefault(row.payee_id, []).append(row)
         for stretches in self._rows.values():
@@ -65,12 +66,15 @@ class Roster:
 
     def managers(self, payee_id: str, day: date) -> list[str]:
         """Everyone above the payee on ``day``, nearest first."""
-        chain = []
-        row = self.at(payee_id, day) or self._in_force(payee_id, day)
-        while row is not None and row.manager:
-            chain.append(row.manager)
-            row = self._in_force(row.manager, day)
-        return chain
+        key = (payee_id, day)
+        if key not in self._chains:
+            chain = []
+            row = self.at(payee_id, day) or self._in_force(payee_id, day)
+            while row is not None and row.manager:
+                chain.append(row.manager)
+                row = self._in_force(row.manager, day)
+            self._chains[key] = chain
+        return list(self._chains[key])
 
     def _in_force(self, payee_id: str, day: date) -> RosterRow | None:
         for row in self._rows.get(payee_id, ()):
