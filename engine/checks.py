@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable, Iterator
 
-from .errors import Finding, JsonPath
+from .errors import Finding, JsonPath, Location
 from .expressions import Expression, check_names
+from .quantities import percent_text
 from .schema import did_you_mean
 from .spec import (
     Bonus,
@@ -488,11 +489,7 @@ def _check_bands(c, plan: Plan, comp, table: RateTable, path) -> set[str]:
 
 
 def _edge(value: Decimal, unit: str) -> str:
-    if unit == "%":
-        from .quantities import percent_text
-
-        return percent_text(value)
-    return f"{value:,}"
+    return percent_text(value) if unit == "%" else f"{value:,}"
 
 
 def _check_curve(c, plan: Plan, curve: PayoutCurve, path) -> None:
@@ -534,3 +531,32 @@ def _check_ti_use(c, plan: Plan, comp: Component) -> None:
 
 def iter_errors(findings: Iterable[Finding]) -> Iterator[Finding]:
     return (f for f in findings if f.is_error)
+
+
+def check_split_totals(catalog, rows) -> list[Finding]:
+    """Deals whose split-table rows do not add up to the total declared
+    by a crediting that reads the table, each at its first row."""
+    totals = {
+        c.splits.table: c.splits.total
+        for c in catalog.creditings.values()
+        if c.splits is not None and c.splits.table
+    }
+    if not totals or not rows:
+        return []
+    by_deal: dict[str, list] = {}
+    for row in rows:
+        by_deal.setdefault(row.deal_id, []).append(row)
+    findings = []
+    for deal_id, split in by_deal.items():
+        share = sum((r.percent for r in split), Decimal(0)) / 100
+        for table, total in totals.items():
+            if share != total:
+                first = split[0]
+                findings.append(Finding(
+                    "E-SPLIT-TOTAL",
+                    f"The splits of deal '{deal_id}' add up to "
+                    f"{percent_text(share)}, not the {percent_text(total)} "
+                    f"the crediting declares for table '{table}'.",
+                    Location(first.source, first.row, None, ()),
+                ))
+    return findings

@@ -113,21 +113,42 @@ def _print_findings(findings: list[Finding], fmt: str) -> None:
         click.echo(str(finding))
 
 
-def _roster_ids(project) -> set[str] | None:
-    """The roster's payee ids, for checking references; None if unreadable."""
-    from .data import read_roster
+def _read_source(project, name: str, read):
+    """A project table read for checking references; None if it is
+    absent or unreadable (``attain run`` reports why)."""
     from .plugins import connectors, get_plugin_manager
 
-    options = dict(project.data["roster"])
+    if name not in project.data:
+        return None
+    options = dict(project.data[name])
     connector = connectors(get_plugin_manager()).get(options.pop("connector"))
     if connector is None:
         return None
     options.pop("columns", None)
     try:
-        source = connector.open(options, project.root)
-        return {row.payee_id for row in read_roster(source)}
+        return read(connector.open(options, project.root))
     except AttainError:
         return None
+
+
+def _roster_ids(project) -> set[str] | None:
+    """The roster's payee ids, for checking references."""
+    from .data import read_roster
+
+    rows = _read_source(project, "roster", read_roster)
+    return None if rows is None else {row.payee_id for row in rows}
+
+
+def _split_findings(catalog, project) -> list[Finding]:
+    """Deals in the project's split table whose splits do not add up to
+    the total a crediting declares."""
+    from .checks import check_split_totals
+    from .data import read_splits
+
+    if project is None:
+        return []
+    rows = _read_source(project, "splits", read_splits)
+    return check_split_totals(catalog, rows or [])
 
 
 def _catalog(paths, project):
@@ -181,7 +202,11 @@ def validate(
         project = _project(ctx, required=not paths)
         chosen = list(paths) or project.plans
         catalog = _catalog(chosen, project)
-        findings = catalog.findings + _test_findings(chosen)
+        findings = (
+            catalog.findings
+            + _test_findings(chosen)
+            + _split_findings(catalog, project)
+        )
         files = len(catalog.files) + len(_tests_among(chosen))
         if since is not None:
             findings = _changed_only(findings, chosen, since)

@@ -68,8 +68,10 @@ class Finding:
         }
 
     def __str__(self) -> str:
-        where = format_path(self.location.path)
-        return f"{self.location}: {self.code} {self.message} (at {where})"
+        text = f"{self.location}: {self.code} {self.message}"
+        if self.location.path:
+            text += f" (at {format_path(self.location.path)})"
+        return text
 
 
 class AttainError(Exception):

@@ -368,3 +368,22 @@ def test_no_adjustment_goes_into_a_closed_period(project):
                     "--reason", "Late", "--author", "jo")
     assert result.exit_code == 1
     assert "FY2026-Q1 is closed" in result.stderr
+
+
+def test_validate_checks_split_table_totals(project):
+    shutil.copytree(ROOT / "plan_specs/examples/crediting", project / "plans",
+                    dirs_exist_ok=True)
+    (project / "data" / "splits.csv").write_text(
+        "deal_id,payee_id,percent\nD1,A,60\nD1,B,40\nD2,A,70\nD2,B,20\n"
+    )
+    text = (project / "attain.yaml").read_text().replace(
+        "  roster: {connector: csv, path: data/roster.csv}\n",
+        "  roster: {connector: csv, path: data/roster.csv}\n"
+        "  splits: {connector: csv, path: data/splits.csv}\n",
+    )
+    (project / "attain.yaml").write_text(text)
+    result = attain("validate")
+    assert result.exit_code == 1
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(str(Path("data") / "splits.csv") + ":4: ")
+    assert " E-SPLIT-TOTAL The splits of deal 'D2' add up to 90%" in first
