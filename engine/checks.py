@@ -452,6 +452,10 @@ def _check_bands(c, plan: Plan, comp, table: RateTable, path) -> set[str]:
                   plan.file, band.path + ("to",))
     rates = [b.rate for b in bands] + [b.otherwise for b in bands]
     _check_base_rate(c, plan, comp, rates, path + ("bands",))
+    if table.basis == "attainment":
+        for band in bands:
+            for key, edge in (("from", band.lower), ("to", band.upper)):
+                _check_scale(c, plan, edge, band.path + (key,))
     ordered = sorted(bands, key=lambda b: b.lower)
     if ordered != list(bands):
         c.add("E-BAND-ORDER",
@@ -492,8 +496,24 @@ def _edge(value: Decimal, unit: str) -> str:
     return percent_text(value) if unit == "%" else f"{value:,}"
 
 
+def _check_scale(c, plan: Plan, edge: Decimal | None, path) -> None:
+    """Attainment written as a plain number of percent, such as 100."""
+    if edge is not None and edge >= 10:
+        c.add(
+            "W-ATTAINMENT-SCALE",
+            f"Attainment {edge:f} is {percent_text(edge)}. Write attainment "
+            f"as a percentage ({edge:f}%) or a fraction ({edge / 100:f}).",
+            plan.file,
+            path,
+            "warning",
+        )
+
+
 def _check_curve(c, plan: Plan, curve: PayoutCurve, path) -> None:
     points = curve.points
+    for i, point in enumerate(points):
+        _check_scale(c, plan, point.attainment,
+                     path + ("points", i, "attainment"))
     for before, after in zip(points, points[1:]):
         if after.attainment <= before.attainment:
             c.add("E-CURVE-ORDER",

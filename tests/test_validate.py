@@ -403,3 +403,16 @@ def test_other_schema_rules(tmp_path):
 def test_reserved_component_id(tmp_path):
     text = edit("  commission:\n", "  draw:\n")
     assert where(findings(tmp_path, text), "E-RESERVED-ID")[:2] == (21, 5)
+
+
+def test_attainment_written_as_a_number_of_percent(tmp_path):
+    text = edit("{from: 100%, rate: 1.5x base rate}",
+                "{from: 100, rate: 1.5x base rate}")
+    text = edit("{from: 0%, to: 100%, rate: 10%}",
+                "{from: 0%, to: 100, rate: 10%}", text)
+    found = findings(tmp_path, text)
+    hits = [f for f in found if f.code == "W-ATTAINMENT-SCALE"]
+    assert [(f.location.line, f.location.column) for f in hits] == [
+        (24, 26), (25, 18)]
+    assert "Write attainment as a percentage (100%) or a fraction (1)" in (
+        hits[0].message)
