@@ -934,6 +934,12 @@ class Expression:
         object.__setattr__(self, "functions", frozenset(checker.functions))
         object.__setattr__(self, "_tree", body)
 
+    @property
+    def tree(self) -> ast.expr:
+        """The checked tree, with constants folded: what compilers to
+        other engines translate."""
+        return self._tree
+
     def __reduce__(self) -> tuple:
         return (type(self), (self.source, self.kind))
 
