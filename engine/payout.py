@@ -154,7 +154,6 @@ def _rate_table(ctx: _Context, table: RateTable):
          rate)
         for band, rate in zip(table.bands, rates)
     ]
-    floor = None
     if table.threshold is not None:
         floor = table.threshold * scale
         edges = [(_raise(lo, floor), hi, r) for lo, hi, r in edges]
@@ -165,10 +164,14 @@ def _rate_table(ctx: _Context, table: RateTable):
         )
     position = value / scale
     band = _band_index(table.bands, position)
+    if band is not None:
+        trace["band"] = band + 1
+        trace["rate"] = s(rates[band])
     if table.method == "retroactive":
         rate = ZERO if band is None else rates[band]
         if table.threshold is not None and position < table.threshold:
             rate = ZERO
+            trace["rate"] = s(rate)
         pay = _linear(rate)
         slices = [value if i == band else ZERO for i in range(len(edges))]
         paid = [rate * part for part in slices]
@@ -180,9 +183,6 @@ def _rate_table(ctx: _Context, table: RateTable):
         _band_trace(b, r, table.basis, part, amount)
         for b, r, part, amount in zip(table.bands, rates, slices, paid)
     ]
-    if band is not None:
-        trace["band"] = band + 1
-        trace["rate"] = s(rates[band])
     return pay, result, trace
 
 
