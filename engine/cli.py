@@ -702,4 +702,4 @@ def plugins(fmt: str) -> None:
         click.echo(f"{what}: {', '.join(names) or '-'}")
 
 
-from . import cli_periods, cli_plans  # noqa: E402,F401
+from . import cli_insights, cli_periods, cli_plans, cli_report  # noqa: E402,F401

@@ -255,10 +255,10 @@ def _inputs(project, files, pm, fields):
 
 @cli.command()
 @click.argument("name", required=False,
-                type=click.Choice(["plan", "project", "test"]))
+                type=click.Choice(["plan", "project", "test", "coaching"]))
 def schema(name: str | None) -> None:
-    """Print the JSON Schema of plan, project or test files (all three,
-    keyed by name, when none is given)."""
+    """Print the JSON Schema of plan, project, test or coaching files
+    (all of them, keyed by name, when none is given)."""
     from .schema import SCHEMA_NAMES, load_schema
 
     if name is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -89,6 +90,17 @@ SPLIT_COLUMNS: Mapping[str, str] = MappingProxyType({
     "percent": "decimal",
 })
 SPLIT_REQUIRED = ("deal_id", "payee_id", "percent")
+
+SNAPSHOT_COLUMNS: Mapping[str, str] = MappingProxyType({
+    "snapshot_date": "date",
+    "deal_id": "string",
+    "stage": "string",
+    "probability": "decimal",
+    "amount": "decimal",
+    "close_date": "date",
+})
+SNAPSHOT_REQUIRED = ("snapshot_date", "deal_id", "stage", "amount",
+                     "close_date")
 
 NO_TYPES: Mapping[str, str] = MappingProxyType({})
 
@@ -209,6 +221,68 @@ def read_splits(source: TableSource) -> list[SplitRow]:
             )
         )
     return splits
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A deal as the pipeline saw it on ``snapshot_date``.
+
+    ``close_date`` is the expected close date then (the close date once
+    the deal is won or lost); ``amount`` is in the deal's currency.
+    """
+
+    snapshot_date: date
+    deal_id: str
+    stage: str
+    probability: Decimal | None
+    amount: Decimal
+    close_date: date
+    source: str = ""
+    row: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in (WON, LOST)
+
+
+def read_snapshots(source: TableSource) -> list[Snapshot]:
+    """Read pipeline history: one row per deal per snapshot date."""
+    snapshots = []
+    first_row: dict[tuple[date, str], int] = {}
+    for row, values in _typed_rows(
+        source, SNAPSHOT_COLUMNS, SNAPSHOT_REQUIRED
+    ):
+        _check_range(source.name, row, values, "probability", _PROBABILITY)
+        stage = values["stage"]
+        if stage.lower() in (WON, LOST):
+            stage = stage.lower()
+
+        key = (values["snapshot_date"], values["deal_id"])
+        if key in first_row:
+            raise DataError(
+                f"Rows {first_row[key]} and {row} are both the snapshot of"
+                f" deal {key[1]!r} on {key[0]}. Keep one row per deal and"
+                " snapshot date.",
+                source=source.name,
+                row=row,
+                column="deal_id",
+                value=key[1],
+            )
+        first_row[key] = row
+
+        snapshots.append(
+            Snapshot(
+                snapshot_date=values["snapshot_date"],
+                deal_id=values["deal_id"],
+                stage=stage,
+                probability=values["probability"],
+                amount=values["amount"],
+                close_date=values["close_date"],
+                source=source.name,
+                row=row,
+            )
+        )
+    return snapshots
 
 
 def read_list(source: TableSource, column: str = "account") -> tuple[str, ...]:

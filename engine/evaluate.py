@@ -51,6 +51,7 @@ class Inputs:
     splits: list[SplitRow] = field(default_factory=list)
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rates: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
 
 
 @dataclass

@@ -115,7 +115,8 @@ def load_catalog(
     payees: set[str] | None = None,
     metrics: Iterable[str] | None = None,
 ) -> Catalog:
-    """Load plan files and folders; project and test files are skipped.
+    """Load plan files and folders; project, test and coaching files are
+    skipped.
 
     ``deal_fields`` are the extra deal columns the project declares and
     ``payees`` the roster's ids and ``metrics`` the names plugins
@@ -143,7 +144,9 @@ def _load_file(catalog: Catalog, path: Path) -> None:
         catalog.files.append(name)
         return
     data = doc.data
-    if isinstance(data, dict) and data.get("kind") in ("project", "test"):
+    if isinstance(data, dict) and data.get("kind") in (
+        "project", "test", "coaching"
+    ):
         return
     catalog.files.append(name)
     catalog.documents[name] = doc
@@ -393,6 +396,7 @@ class _Builder:
             ),
             stages=tuple(body.get("stages", ("won",))),
             path=path,
+            stages_given="stages" in body,
         )
 
     def quota(self, key: str, body: dict, path: JsonPath) -> Quota:

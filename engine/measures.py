@@ -8,7 +8,7 @@ engine can take this stage's place behind the same function signature.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
@@ -98,7 +98,7 @@ def compute_measures(
         rows.sort(key=lambda c: (c.deal.close_date, c.deal.deal_id))
     dates = {p: [c.deal.close_date for c in rows] for p, rows in by_payee.items()}
 
-    measures = plan_measures(plan)
+    measures = [_metric_stages(m, metrics or {}) for m in plan_measures(plan)]
     table: MeasureTable = {}
     for payee, key, first, last in windows:
         rows = by_payee.get(payee, [])
@@ -109,6 +109,15 @@ def compute_measures(
             measures, rows[low:high], payee, metrics or {}
         )
     return table
+
+
+def _metric_stages(measure: Measure, metrics) -> Measure:
+    """A metric measure without stages of its own reads its metric's."""
+    if measure.aggregate != "metric" or measure.stages_given:
+        return measure
+    metric = metrics.get(measure.argument)
+    stages = getattr(metric, "stages", None)
+    return replace(measure, stages=stages) if stages else measure
 
 
 def _evaluate(measures, credits, payee, metrics) -> dict[str, MeasureResult]:

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "attain"
-BUILTIN_PLUGINS = ("plugins.connectors", "plugins.outputs", "plugins.metrics")
+BUILTIN_PLUGINS = (
+    "plugins.connectors", "plugins.outputs", "plugins.metrics", "plugins.kpis"
+)
 AGGREGATE_FUNCTIONS = ("sum", "count", "min", "max", "count_distinct")
 
 KNOWN_HOOKS = tuple(
@@ -134,6 +136,8 @@ class Metric:
 
     ``formula`` combines the aggregates by name; ``columns`` lists the
     deal columns the aggregates read, so a columnar engine loads them.
+    ``stages`` are the deal stages it reads (won, lost, open) when the
+    plan's measure names none; ``None`` keeps the measure's default, won.
     """
 
     name: str
@@ -141,6 +145,7 @@ class Metric:
     aggregates: Mapping[str, Aggregate]
     formula: str
     columns: tuple[str, ...]
+    stages: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

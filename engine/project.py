@@ -19,7 +19,9 @@ from .errors import ConfigError, Finding, InvalidPlanError, YamlSyntaxError
 from .yamlio import load_yaml
 
 PROJECT_FILE = "attain.yaml"
-STANDARD_SOURCES = ("deals", "roster", "quotas", "splits", "exchange_rates")
+STANDARD_SOURCES = (
+    "deals", "roster", "quotas", "splits", "exchange_rates", "snapshots"
+)
 _PASSWORD = re.compile(r"://[^/@:]+:[^/@]+@")
 
 
@@ -114,12 +116,18 @@ def _store_url(store: dict, root: Path) -> str | None:
 
 
 def read_inputs(
-    project: Project, pm, deal_fields: dict[str, str] | None = None
+    project: Project,
+    pm,
+    deal_fields: dict[str, str] | None = None,
+    *,
+    snapshots: bool = False,
 ) -> tuple[Any, dict[str, str]]:
     """The project's data as typed records, and a hash of each source.
 
     ``deal_fields`` are the types plan files declare for extra deal
     columns; the project file may declare the same, not differently.
+    The pipeline history is long and pay never reads it, so it is read
+    only when ``snapshots`` asks for it.
     """
     from . import data as reader
     from .evaluate import Inputs
@@ -151,6 +159,9 @@ def read_inputs(
             columns={"date": "date", "from": "string", "to": "string",
                      "rate": "decimal"},
             required=("date", "from", "to", "rate"),
+        ),
+        snapshots=(
+            table("snapshots", reader.read_snapshots) if snapshots else []
         ),
     )
     for name, source in sources.items():

@@ -1,10 +1,11 @@
 """Seeded sample data for the bundled example project.
 
 :func:`generate` writes a deal ledger, an effective-dated roster, a quota
-table, a split table and a named-account list for one fiscal year, in
-the CSV input contract. The same arguments always give byte-identical
-files: every draw comes from one ``random.Random(seed)`` and nothing
-depends on hash order or the clock.
+table, a split table, a named-account list and the pipeline history
+(opportunity snapshots) for one fiscal year, in the CSV input contract.
+The same arguments always give byte-identical files: every draw comes
+from a ``random.Random`` seeded with ``seed`` (the pipeline history from
+one of its own), and nothing depends on hash order or the clock.
 
 The data is shaped for the example plans: quarterly bookings of the
 Account Executives land between about 40 % and 180 % of quota, a few
@@ -49,6 +50,8 @@ ROSTER_COLUMNS = (
 )
 QUOTA_COLUMNS = ("payee_id", "measure", "period", "amount")
 SPLIT_COLUMNS = ("deal_id", "payee_id", "percent")
+SNAPSHOT_COLUMNS = ("snapshot_date", "deal_id", "stage", "probability",
+                    "amount", "close_date")
 
 CURRENCY = "USD"
 QUOTA_MEASURE = "bookings"
@@ -87,6 +90,11 @@ STAGES = ((WON, 45), (LOST, 30), ("discovery", 9), ("proposal", 9),
 PROBABILITY = {WON: Decimal(1), LOST: Decimal(0),
                "discovery": Decimal("0.1"), "proposal": Decimal("0.4"),
                "negotiation": Decimal("0.7")}
+
+# The open stages in the order a deal moves through them, and how far
+# a lost deal got before it was lost.
+OPEN_STAGES = ("discovery", "proposal", "negotiation")
+LOST_AT = (("discovery", 45), ("proposal", 35), ("negotiation", 20))
 
 # Deal sizes in whole dollars: bands, then the weight of each band per
 # segment. The weights set the average deal so that a typical seller
@@ -242,6 +250,9 @@ def generate(
     split_table = _draw_splits(rng, ledger, sellers)
     ledger += _draw_cancellations(rng, fy, ledger, sellers, split_table)
     _number(ledger)
+    # A stream of its own, so the pipeline history leaves the other
+    # files exactly as they were before it existed.
+    history = _snapshots(Random(seed + 1), fy, ledger)
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -252,6 +263,7 @@ def generate(
         "splits": _write_splits(dest, _split_rows(split_table)),
         "strategic_accounts": _write_accounts(
             dest, _strategic_accounts(ledger)),
+        "snapshots": _write_snapshots(dest, history),
     }
     logger.info("Wrote %d deal rows and %d roster rows to %s",
                 len(ledger), len(roster), dest)
@@ -675,6 +687,91 @@ def _split_rows(
     return sorted(rows, key=lambda row: row.deal_id)
 
 
+# -- pipeline history -------------------------------------------------------
+
+
+def _snapshots(
+    rng: Random, fy: _FiscalYear, ledger: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each deal as the pipeline saw it, from its creation to its close.
+
+    A deal has a row on its created date, on the first of every month
+    while it is open, and on the day it is won or lost. It moves from
+    discovery through proposal to negotiation; a won deal reaches
+    negotiation, a lost one stops where it was lost, and a deal still
+    open at the end of the year ends in its stage of the ledger. Early
+    rows may show another amount and an earlier expected close date,
+    which the seller pushes out some time after it has passed.
+    """
+    rows = []
+    for deal in ledger:
+        if deal.get("cancels") or deal["created_date"] is None:
+            continue
+        rows += _deal_history(rng, fy, deal)
+    rows.sort(key=lambda row: (row["snapshot_date"], row["deal_id"]))
+    return rows
+
+
+def _deal_history(
+    rng: Random, fy: _FiscalYear, deal: dict[str, Any]
+) -> list[dict[str, Any]]:
+    created, close = deal["created_date"], deal["close_date"]
+    decided = deal["stage"] in (WON, LOST)
+    last = close if decided else max(close, fy.end)
+    path = _stage_path(rng, deal["stage"])
+    edges = sorted(rng.uniform(0.1, 0.9) for _ in path[1:])
+
+    first_amount = deal["amount"]
+    if rng.random() < 0.5:
+        factor = Decimal(rng.randint(80, 125)) / 100
+        first_amount = (deal["amount"] * factor).quantize(Decimal("0.01"))
+    first_close = max(created, close - timedelta(days=rng.randint(0, 45)))
+    pushed_after = first_close + timedelta(days=rng.choice((0, 0, 14, 30)))
+
+    rows = []
+    for day in _review_days(created, last, decided):
+        share = (day - created).days / max(1, (last - created).days)
+        stage = path[sum(share >= edge for edge in edges)]
+        rows.append({
+            "snapshot_date": day,
+            "deal_id": deal["deal_id"],
+            "stage": stage,
+            "probability": PROBABILITY[stage],
+            "amount": first_amount if stage == "discovery" else deal["amount"],
+            "close_date": first_close if day <= pushed_after else close,
+        })
+    final = {"stage": deal["stage"], "probability": deal["probability"],
+             "amount": deal["amount"], "close_date": close}
+    if decided:
+        rows.append({"snapshot_date": close, "deal_id": deal["deal_id"],
+                     **final})
+    else:
+        rows[-1].update(final)
+    return rows
+
+
+def _stage_path(rng: Random, outcome: str) -> tuple[str, ...]:
+    """The open stages a deal passes through before its outcome."""
+    if outcome == WON:
+        top = "negotiation"
+    elif outcome == LOST:
+        top = _weighted(rng, LOST_AT)
+    else:
+        top = outcome
+    return OPEN_STAGES[:OPEN_STAGES.index(top) + 1]
+
+
+def _review_days(created: date, last: date, decided: bool) -> list[date]:
+    """The created date and the first of each month the deal is open."""
+    days = [created]
+    month = date(created.year, created.month, 1)
+    while True:
+        month = (month + timedelta(days=32)).replace(day=1)
+        if month > last or (decided and month == last):
+            return days
+        days.append(month)
+
+
 # -- quotas and named accounts ----------------------------------------------
 
 
@@ -754,6 +851,11 @@ def _write_splits(dest: Path, splits: list[SplitRow]) -> Path:
     rows = ([getattr(row, column) for column in SPLIT_COLUMNS]
             for row in splits)
     return _write(dest / "splits.csv", SPLIT_COLUMNS, rows)
+
+
+def _write_snapshots(dest: Path, history: list[dict[str, Any]]) -> Path:
+    rows = ([row[column] for column in SNAPSHOT_COLUMNS] for row in history)
+    return _write(dest / "snapshots.csv", SNAPSHOT_COLUMNS, rows)
 
 
 def _write_accounts(dest: Path, accounts: list[str]) -> Path:

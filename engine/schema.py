@@ -16,12 +16,12 @@ from typing import Any, Iterator
 from .errors import Finding, JsonPath
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-SCHEMA_NAMES = ("plan", "project", "test")
+SCHEMA_NAMES = ("plan", "project", "test", "coaching")
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of a file kind: plan, project or test."""
+    """The JSON Schema of a file kind: plan, project, test or coaching."""
     with open(SCHEMA_DIR / f"{name}.schema.json", encoding="utf-8") as f:
         return json.load(f)
 

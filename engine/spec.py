@@ -117,6 +117,8 @@ class Measure:
 
     ``aggregate`` is one of sum, count, average, distinct, formula,
     metric; ``argument`` is its expression, field or metric name.
+    ``stages_given`` says whether the plan names the stages; a metric
+    measure that does not reads the stages its metric declares.
     """
 
     id: str
@@ -130,6 +132,7 @@ class Measure:
     starts: date | None = None
     ends: date | None = None
     owner_only: bool = False
+    stages_given: bool = True
 
 
 @dataclass(frozen=True)

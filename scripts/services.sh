@@ -42,9 +42,10 @@ ensure_postgres_installed() {
     pg_bindir >/dev/null
 }
 
-# No test drives a browser yet; outside CI a failed install only warns.
+# The report tests drive Chromium through chromedriver; outside CI a
+# failed install only warns, and those tests skip.
 ensure_chromium_installed() {
-    [ -x /usr/bin/chromium ] && return 0
+    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
     _services_say "installing Chromium from Debian's packages"
     _services_apt_install chromium chromium-driver && return 0
     if [ "${CI:-}" = "true" ]; then

@@ -364,7 +364,7 @@ def test_schema_prints_each_schema():
     every = json.loads(attain("schema").stdout)
     on_disk = json.loads((ROOT / "schemas" / "test.schema.json").read_text())
     assert one == on_disk == every["test"]
-    assert sorted(every) == ["plan", "project", "test"]
+    assert sorted(every) == ["coaching", "plan", "project", "test"]
 
 
 def test_sample_files_name_their_schema():
@@ -372,7 +372,11 @@ def test_sample_files_name_their_schema():
         first = path.read_text().splitlines()[0]
         match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
         assert match, path
-        kind = "test" if "/tests/" in path.as_posix() else "plan"
+        kind = "plan"
+        if "/tests/" in path.as_posix():
+            kind = "test"
+        elif "/coaching/" in path.as_posix():
+            kind = "coaching"
         target = (path.parent / match.group(1)).resolve()
         assert target == (ROOT / "schemas" / f"{kind}.schema.json"), path
 

@@ -115,6 +115,7 @@ def test_built_ins_are_plugins_with_their_hooks():
         "plugins.connectors",
         "plugins.outputs",
         "plugins.metrics",
+        "plugins.kpis",
     ]
     assert infos["plugins.outputs"].hooks == ("attain_register_output_formats",)
     assert infos["plugins.metrics"].hooks == ("attain_register_metrics",)
@@ -132,6 +133,12 @@ def test_built_ins_register_connectors_formats_and_metrics():
         "new_logo_count",
         "average_discount",
         "distinct_accounts",
+        "open_pipeline",
+        "weighted_pipeline",
+        "open_deals",
+        "win_rate",
+        "average_deal_size",
+        "deals_closed",
     }
     assert commands(pm) == []
     for item in [*connectors(pm).values(), *output_formats(pm).values()]:

@@ -16,7 +16,10 @@ from engine.sample import generate, main
 
 FY_START = date(2026, 2, 1)
 FY_END = date(2027, 1, 31)
-NAMES = ("deals", "roster", "quotas", "splits", "strategic_accounts")
+NAMES = ("deals", "roster", "quotas", "splits", "strategic_accounts",
+         "snapshots")
+BUNDLED = Path(__file__).resolve().parents[1] / "plan_specs/fy2026/data"
+OPEN_STAGES = ("discovery", "proposal", "negotiation")
 MONEY = re.compile(r"-?\d+\.\d{2}")
 
 
@@ -353,6 +356,85 @@ def test_strategic_accounts_exist_in_deals(data, deals):
     names = [row["account"] for row in data["strategic_accounts"]]
     assert len(set(names)) == len(names)
     assert set(names) <= known
+
+
+def _history(data) -> dict[str, list[dict[str, str]]]:
+    rows = defaultdict(list)
+    for row in data["snapshots"]:
+        rows[row["deal_id"]].append(row)
+    return rows
+
+
+def test_bundled_data_is_what_the_generator_writes(paths):
+    for name in NAMES:
+        bundled = BUNDLED / f"{name}.csv"
+        assert bundled.read_bytes() == paths[name].read_bytes(), name
+
+
+def test_snapshots_are_sorted_and_one_per_deal_and_day(data):
+    keys = [(row["snapshot_date"], row["deal_id"])
+            for row in data["snapshots"]]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+
+
+def test_every_deal_has_a_history_and_cancellations_none(data, deals):
+    history = _history(data)
+    assert set(history) == {row["deal_id"] for row in _originals(deals)}
+    assert 3 * len(deals) < len(data["snapshots"]) < 8 * len(deals)
+
+
+def test_history_starts_at_creation_and_ends_as_the_ledger(data, deals):
+    history = _history(data)
+    for deal in _originals(deals):
+        rows = history[deal["deal_id"]]
+        assert rows[0]["snapshot_date"] == deal["created_date"]
+        # A deal opened in the last days of the year has one row only.
+        assert rows[0]["stage"] == "discovery" or len(rows) == 1
+        last = rows[-1]
+        for column in ("stage", "probability", "amount", "close_date"):
+            assert last[column] == deal[column], (deal["deal_id"], column)
+        if deal["stage"] in ("won", "lost"):
+            assert last["snapshot_date"] == deal["close_date"]
+            assert all(row["stage"] in OPEN_STAGES for row in rows[:-1])
+        else:
+            assert last["snapshot_date"] <= "2027-01-31"
+
+
+def test_stages_only_move_forward_with_their_probability(data):
+    expected = {"discovery": "0.1", "proposal": "0.4",
+                "negotiation": "0.7", "won": "1", "lost": "0"}
+    for rows in _history(data).values():
+        stages = [row["stage"] for row in rows if row["stage"] in OPEN_STAGES]
+        steps = [OPEN_STAGES.index(stage) for stage in stages]
+        assert steps == sorted(steps)
+        for row in rows:
+            assert row["probability"] == expected[row["stage"]]
+            assert MONEY.fullmatch(row["amount"])
+
+
+def test_won_deals_reach_negotiation_and_lost_ones_stop_early(data, deals):
+    history = _history(data)
+    reached = defaultdict(list)
+    for deal in _originals(deals):
+        if deal["stage"] in ("won", "lost"):
+            stages = {row["stage"] for row in history[deal["deal_id"]]}
+            reached[deal["stage"]].append("negotiation" in stages)
+    won, lost = reached["won"], reached["lost"]
+    # Short-lived deals are seen only at creation and at the close.
+    assert sum(won) / len(won) > 0.6
+    assert sum(lost) / len(lost) < 0.2
+
+
+def test_expected_close_dates_are_pushed_out_and_sometimes_overdue(data):
+    moved = overdue = 0
+    for rows in _history(data).values():
+        closes = [row["close_date"] for row in rows]
+        moved += closes[0] != closes[-1]
+        overdue += any(row["stage"] in OPEN_STAGES
+                       and row["close_date"] < row["snapshot_date"]
+                       for row in rows[:-1])
+    assert moved > 1000 and overdue > 50
 
 
 def test_fiscal_year_may_start_in_january(tmp_path):
