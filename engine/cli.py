@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import uuid
@@ -202,12 +203,16 @@ def validate(
         project = _project(ctx, required=not paths)
         chosen = list(paths) or project.plans
         catalog = _catalog(chosen, project)
+        coaching = _coaching_among(chosen)
         findings = (
             catalog.findings
             + _test_findings(chosen)
+            + _coaching_findings(coaching)
             + _split_findings(catalog, project)
         )
-        files = len(catalog.files) + len(_tests_among(chosen))
+        files = (
+            len(catalog.files) + len(_tests_among(chosen)) + len(coaching)
+        )
         if since is not None:
             findings = _changed_only(findings, chosen, since)
     except AttainError as exc:
@@ -224,6 +229,27 @@ def validate(
     )
     if errors:
         sys.exit(1)
+
+
+def _coaching_among(paths) -> list[Path]:
+    """The coaching rule files among the plan files and folders."""
+    from .loader import plan_files
+
+    found = []
+    for path in plan_files(paths):
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if re.search(r"^kind:\s*coaching\s*$", text, re.MULTILINE):
+            found.append(path)
+    return found
+
+
+def _coaching_findings(paths) -> list[Finding]:
+    from .insights.coaching import check_rules_file
+
+    return [f for path in paths for f in check_rules_file(path)]
 
 
 def _tests_among(paths) -> list[Path]:

@@ -387,3 +387,14 @@ def test_validate_checks_split_table_totals(project):
     first = result.stdout.splitlines()[0]
     assert first.startswith(str(Path("data") / "splits.csv") + ":4: ")
     assert " E-SPLIT-TOTAL The splits of deal 'D2' add up to 90%" in first
+
+
+def test_validate_checks_coaching_rules(project):
+    rules = (ROOT / "plan_specs/coaching/default.yaml").read_text()
+    (project / "plans" / "coaching.yaml").write_text(
+        rules.replace("win_rate < team_win_rate", "win_rte < team_win_rate", 1)
+    )
+    result = attain("validate")
+    assert result.exit_code == 1
+    assert "E-UNKNOWN-NAME 'win_rte'" in result.stdout
+    assert "in 2 file(s)" in result.stderr
