@@ -53,6 +53,7 @@ class PayeeLedger:
     termination_date: date | None = None
     paid: dict[tuple[str, int], Decimal] = field(default_factory=dict)
     shares: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    components_of: dict[str, list[str]] = field(default_factory=dict)
     year_shares: dict[tuple[str, str, int], Decimal] = field(
         default_factory=dict
     )
@@ -110,6 +111,8 @@ class PayeeLedger:
 
     def _add_share(self, component, deal_id, year, share: Decimal) -> None:
         key = (component, deal_id)
+        if key not in self.shares:
+            self.components_of.setdefault(deal_id, []).append(component)
         self.shares[key] = self.shares.get(key, ZERO) + share
         ykey = (component, deal_id, year)
         self.year_shares[ykey] = self.year_shares.get(ykey, ZERO) + share
@@ -130,10 +133,12 @@ class PayeeLedger:
         total = ZERO
         for cancel, original in cancellations:
             part = _part(cancel, original)
-            for (component, deal_id), share in list(self.shares.items()):
+            deal_id = original.deal_id
+            for component in self.components_of.get(deal_id, ()):
                 key = (component, deal_id)
+                share = self.shares[key]
                 left = share - self.clawed.get(key, ZERO)
-                if deal_id != original.deal_id or left <= 0:
+                if left <= 0:
                     continue
                 back = min(left, round_money(share * part, currency))
                 self.clawed[key] = self.clawed.get(key, ZERO) + back
