@@ -332,7 +332,7 @@ def _shown_path(file: str) -> str:
 # -- run --------------------------------------------------------------------
 
 
-def _evaluate(ctx, periods):
+def _evaluate(ctx, periods, engine=None):
     from .evaluate import evaluate
     from .plugins import get_plugin_manager, metrics
     from .project import read_inputs
@@ -346,7 +346,9 @@ def _evaluate(ctx, periods):
     asked = list(periods) or project.periods
     closings, frozen, adjustments = _closing_state(project)
     wanted = sorted(set(asked) | set(frozen)) if asked else []
-    result = evaluate(catalog, inputs, wanted, metrics(pm))
+    result = evaluate(
+        catalog, inputs, wanted, metrics(pm), engine=engine or project.engine
+    )
     result.lines, result.waiting = _settle_closed(
         result.lines, asked, closings, frozen, adjustments, hashes
     )
@@ -402,8 +404,16 @@ def _overlaps(label: str, asked) -> bool:
 @click.option(
     "--no-store", is_flag=True, help="Do not record the run in the store."
 )
+@click.option(
+    "--engine", type=click.Choice(["python", "duckdb", "auto"]),
+    default=None, help="Where credits and measures are computed; by "
+    "default the project's engine (auto: DuckDB above 20,000 deals).",
+)
 @click.pass_context
-def run(ctx: click.Context, periods, fmt: str | None, no_store: bool) -> None:
+def run(
+    ctx: click.Context, periods, fmt: str | None, no_store: bool,
+    engine: str | None,
+) -> None:
     """Evaluate the project's plans and write payout lines."""
     from .plugins import output_formats
     from .results import PlanRef, RunResult
@@ -411,7 +421,9 @@ def run(ctx: click.Context, periods, fmt: str | None, no_store: bool) -> None:
 
     started = datetime.now(timezone.utc)
     try:
-        project, catalog, pm, result, hashes = _evaluate(ctx, periods)
+        project, catalog, pm, result, hashes = _evaluate(
+            ctx, periods, engine
+        )
         formats = output_formats(pm)
         outputs = project.outputs if fmt is None else []
         rendered = [

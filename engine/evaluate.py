@@ -9,6 +9,7 @@ whatever the order of the rows.
 from __future__ import annotations
 
 import decimal
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,7 +23,7 @@ from .calendar import (
     periods_between,
 )
 from .crediting import Credit, Crediter
-from .errors import DataError, EvaluationError
+from .errors import ConfigError, DataError, EvaluationError
 from .loader import Catalog
 from .ledger import Entry, PayeeLedger
 from .measures import MeasureTable, compute_measures
@@ -34,7 +35,13 @@ from .schema import did_you_mean
 from .spec import Plan
 from .targets import Slot, Targets, YearToDate, slots
 
+logger = logging.getLogger(__name__)
+
 ZERO = Decimal(0)
+
+ENGINES = ("python", "duckdb", "auto")
+# Above this many deals, "auto" runs the first stage on DuckDB.
+AUTO_DEALS = 20_000
 
 # Wide enough that no quotient on the way to a payout line is rounded in
 # any digit that could reach a cent.
@@ -69,20 +76,31 @@ def evaluate(
     inputs: Inputs,
     periods: Iterable[str] = (),
     metrics: Mapping[str, Any] | None = None,
+    *,
+    engine: str = "python",
 ) -> Evaluation:
     """Every payout line of every plan for the periods asked for.
 
     ``periods`` are fiscal labels (``FY2026-Q1``); none means every
     period of each plan's effective dates that the data reaches.
+    ``engine`` runs the first stage (credits and measures) in Python, on
+    DuckDB, or ``auto``: on DuckDB above ``AUTO_DEALS`` deals. Both give
+    the same lines; a plan DuckDB cannot compute exactly runs in Python.
     """
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"Engine '{engine}' is not one of {', '.join(ENGINES)}."
+        )
     with decimal.localcontext() as ctx:
         ctx.prec = PRECISION
         ctx.traps[decimal.Inexact] = False
-        return _Evaluator(catalog, inputs, list(periods), metrics).run()
+        return _Evaluator(
+            catalog, inputs, list(periods), metrics, engine
+        ).run()
 
 
 class _Evaluator:
-    def __init__(self, catalog, inputs, periods, metrics):
+    def __init__(self, catalog, inputs, periods, metrics, engine="python"):
         if catalog.errors:
             raise EvaluationError(
                 f"The plans have {len(catalog.errors)} error(s); "
@@ -92,33 +110,74 @@ class _Evaluator:
         self.inputs: Inputs = inputs
         self.requested: list[str] = periods
         self.metrics = metrics or {}
+        self.engine = engine
         self.roster = Roster(inputs.roster)
         self.plans = {p.id: p for p in catalog.plans}
         self.targets = Targets(self.plans, self.roster, inputs.quotas)
         self._check_references()
 
     def run(self) -> Evaluation:
+        self.columnar = self._columnar_stage()
+        try:
+            return self._run()
+        finally:
+            if self.columnar is not None:
+                self.columnar.close()
+
+    def _run(self) -> Evaluation:
         lines: list[PayoutLine] = []
         credits: dict[str, list[Credit]] = {}
         tables: dict[str, MeasureTable] = {}
         plans = sorted(self.catalog.plans, key=lambda p: (p.id, p.starts))
         for plan in plans:
             key = f"{plan.crediting}/{plan.currency}/{plan.rate_date}"
-            if key not in credits:
-                credits[key] = self._credit(plan)
             periods, shown = self._periods(plan)
             plan_slots = slots(plan, self.roster, periods)
-            table = compute_measures(
-                plan,
-                credits[key],
-                [_window(plan, slot) for slot in plan_slots],
-                self.metrics,
-                skip=self._clawed_back(plan),
-            )
+            windows = [_window(plan, slot) for slot in plan_slots]
+            table = self._first_stage(plan, key, windows, credits)
             tables[f"{plan.id}@{plan.version}"] = table
             lines += self._pay(plan, plan_slots, table, shown)
         lines.sort(key=PayoutLine.sort_key)
         return Evaluation(lines, credits, tables)
+
+    # -- the first stage: credits and measures -------------------------------
+
+    def _columnar_stage(self):
+        engine = self.engine
+        if engine == "auto":
+            many = len(self.inputs.deals) > AUTO_DEALS
+            engine = "duckdb" if many else "python"
+        if engine == "python":
+            return None
+        from .columnar import ColumnarStage
+
+        return ColumnarStage(
+            self.catalog, self.inputs, self.roster, self.metrics
+        )
+
+    def _first_stage(self, plan, key, windows, credits) -> MeasureTable:
+        """A plan's measures per window, and its credits into ``credits``:
+        on DuckDB when chosen and exact, else in Python."""
+        if self.columnar is not None:
+            from .columnar import NotColumnar
+
+            try:
+                credits[key] = self.columnar.credits(plan)
+                skip = self._clawed_back(plan)
+                credits[key], table = self.columnar.measure(
+                    plan, windows, skip
+                )
+                return table
+            except NotColumnar as exc:
+                logger.info(
+                    "Plan '%s' is evaluated in Python: %s", plan.id, exc
+                )
+        if key not in credits:
+            credits[key] = self._credit(plan)
+        return compute_measures(
+            plan, credits[key], windows, self.metrics,
+            skip=self._clawed_back(plan),
+        )
 
     # -- inputs ------------------------------------------------------------
 

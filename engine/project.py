@@ -34,6 +34,7 @@ class Project:
     periods: list[str] = field(default_factory=list)
     store_url: str | None = None
     outputs: list[dict[str, str]] = field(default_factory=list)
+    engine: str = "auto"
 
     @property
     def root(self) -> Path:
@@ -94,6 +95,7 @@ def load_project(path: Path) -> Project:
             {"format": o["format"], "path": str(root / o["path"])}
             for o in data.get("outputs", [])
         ],
+        engine=data.get("engine", "auto"),
     )
 
 

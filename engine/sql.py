@@ -15,13 +15,22 @@ The SQL means what the Python evaluation means:
 - decimals stay decimals: a division is compiled only when its divisor
   is a constant with an exact decimal reciprocal, as a multiplication,
   since DuckDB divides decimals in floating point.
+
+Given the kind of each column, the compiler also refuses what Python
+would refuse at run time (text compared with a number, arithmetic on
+dates) and what DuckDB would quietly cast instead: such an expression
+raises :class:`ExpressionError` with code ``E-SQL-UNSUPPORTED`` and is
+left to the Python evaluation.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from .errors import ExpressionError
 from .expressions import Expression
@@ -32,6 +41,11 @@ _COMPARE = {
 }
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Mod: "%"}
 NOT_COMPILED = "E-SQL-UNSUPPORTED"
+
+NUMBER, TEXT, DATE, FLAG = "number", "text", "date", "flag"
+KINDS = (NUMBER, TEXT, DATE, FLAG)
+_LIST = "list"
+_ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
 def quote(name: str) -> str:
@@ -65,14 +79,37 @@ def _decimal_literal(value: Decimal) -> str:
     return f"CAST('{value:f}' AS DECIMAL({precision}, {scale}))"
 
 
-def compile_condition(expr: Expression) -> str:
-    """SQL that is TRUE where the condition holds, FALSE elsewhere."""
-    return _truth(expr.tree)
+def compile_condition(
+    expr: Expression,
+    kinds: Mapping[str, str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> str:
+    """SQL that is TRUE where the condition holds, FALSE elsewhere.
+
+    ``kinds`` gives the kind (number, text, date or flag) of each column
+    the SQL may read; with it the expression is checked first, and a name
+    that is neither a column nor a constant is missing. ``constants``
+    binds names to fixed values, such as a named list of accounts.
+    """
+    tree = _bind(expr, kinds, constants)
+    if kinds is not None and _kind(tree, kinds) not in (FLAG, None):
+        raise _unsupported("a condition that does not give true or false")
+    return _truth(tree)
 
 
-def compile_value(expr: Expression) -> str:
-    """SQL for a formula's value, NULL where it is missing."""
-    return _value(expr.tree)
+def compile_value(
+    expr: Expression,
+    kinds: Mapping[str, str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> str:
+    """SQL for a formula's value, NULL where it is missing.
+
+    ``kinds`` and ``constants`` work as for :func:`compile_condition`.
+    """
+    tree = _bind(expr, kinds, constants)
+    if kinds is not None and _kind(tree, kinds) == _LIST:
+        raise _unsupported("a list as a value")
+    return _value(tree)
 
 
 def _unsupported(what: str) -> ExpressionError:
@@ -111,7 +148,8 @@ def _pair(left: ast.expr, op: ast.cmpop, right: ast.expr) -> str:
         if not isinstance(members, tuple):
             raise _unsupported("'in' with something other than a list")
         if not members:
-            return "FALSE"
+            # Python finds any value that is not missing absent from ().
+            return "FALSE" if isinstance(op, ast.In) else f"({a} IS NOT NULL)"
         word = "IN" if isinstance(op, ast.In) else "NOT IN"
         listed = ", ".join(literal(m) for m in members)
         return f"COALESCE({a} {word} ({listed}), FALSE)"
@@ -177,4 +215,137 @@ def _call(node: ast.Call) -> str:
         return f"ROUND({args[0]}, {digits})"
     if name == "coalesce":
         return f"COALESCE({', '.join(args)})"
+    raise _unsupported(f"the function {name}")
+
+
+# --- names bound to constants, and the kinds Python would accept ----------
+
+
+class _Binder(ast.NodeTransformer):
+    def __init__(self, kinds, constants):
+        self.kinds = kinds
+        self.constants = constants
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.constants:
+            value = self.constants[node.id]
+            if isinstance(value, (list, frozenset)):
+                value = tuple(value)
+            return ast.copy_location(ast.Constant(value), node)
+        if self.kinds is not None and node.id not in self.kinds:
+            return ast.copy_location(ast.Constant(None), node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        # The function's name is not a value.
+        node.args = [self.visit(arg) for arg in node.args]
+        return node
+
+
+def _bind(expr: Expression, kinds, constants) -> ast.expr:
+    if kinds is None and not constants:
+        return expr.tree
+    for kind in (kinds or {}).values():
+        if kind not in KINDS:
+            raise ValueError(f"Unknown column kind {kind!r}.")
+    binder = _Binder(kinds, constants or {})
+    return binder.visit(copy.deepcopy(expr.tree))
+
+
+def _constant_kind(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return FLAG
+    if isinstance(value, (int, Decimal)):
+        return NUMBER
+    if isinstance(value, str):
+        return TEXT
+    if isinstance(value, date):
+        return DATE
+    if isinstance(value, tuple):
+        return _LIST
+    raise _unsupported(f"a constant of type {type(value).__name__}")
+
+
+def _kind(node: ast.expr, kinds: Mapping[str, str]) -> str | None:
+    """The kind of value ``node`` gives (None: always missing), or
+    refuse what Python would refuse or DuckDB would cast."""
+    if isinstance(node, ast.Constant):
+        return _constant_kind(node.value)
+    if isinstance(node, ast.Name):
+        return kinds[node.id]
+    if isinstance(node, ast.UnaryOp):
+        inner = _kind(node.operand, kinds)
+        if isinstance(node.op, ast.Not):
+            return _flags([inner])
+        return _numbers([inner])
+    if isinstance(node, ast.BinOp):
+        return _numbers([_kind(node.left, kinds), _kind(node.right, kinds)])
+    if isinstance(node, ast.BoolOp):
+        return _flags([_kind(v, kinds) for v in node.values])
+    if isinstance(node, ast.Compare):
+        return _compare_kind(node, kinds)
+    if isinstance(node, ast.IfExp):
+        _flags([_kind(node.test, kinds)])
+        return _same([_kind(node.body, kinds), _kind(node.orelse, kinds)])
+    if isinstance(node, ast.Call):
+        return _call_kind(node, kinds)
+    raise _unsupported(type(node).__name__)
+
+
+def _flags(found: list) -> str:
+    if any(kind not in (FLAG, None) for kind in found):
+        raise _unsupported("and, or, not or if on values that are not "
+                           "true/false")
+    return FLAG
+
+
+def _numbers(found: list) -> str | None:
+    if any(kind not in (NUMBER, None) for kind in found):
+        raise _unsupported("arithmetic on values that are not numbers")
+    return NUMBER if NUMBER in found else None
+
+
+def _same(found: list) -> str | None:
+    known = {kind for kind in found if kind is not None}
+    if len(known) > 1 or _LIST in known:
+        raise _unsupported("a choice between values of different kinds")
+    return known.pop() if known else None
+
+
+def _compare_kind(node: ast.Compare, kinds) -> str:
+    left = node.left
+    for op, right in zip(node.ops, node.comparators):
+        a, b = _kind(left, kinds), _kind(right, kinds)
+        if isinstance(op, (ast.In, ast.NotIn)):
+            members = right.value if isinstance(right, ast.Constant) else None
+            if b != _LIST or a == _LIST or not isinstance(members, tuple):
+                raise _unsupported("'in' with something other than a list")
+            if a is not None:
+                _same([a] + [_constant_kind(m) for m in members])
+        else:
+            _same([a, b])
+            if isinstance(op, _ORDERING) and FLAG in (a, b):
+                raise _unsupported("an ordering of true/false values")
+        left = right
+    return FLAG
+
+
+def _call_kind(node: ast.Call, kinds) -> str | None:
+    name = node.func.id
+    found = [_kind(a, kinds) for a in node.args]
+    if name in ("min", "max", "abs"):
+        return _numbers(found)
+    if name == "round":
+        digits = node.args[1] if len(node.args) > 1 else None
+        if digits is not None and not (
+            isinstance(digits, ast.Constant)
+            and type(digits.value) is int
+            and 0 <= digits.value <= 28
+        ):
+            raise _unsupported("round() to a number of places not written")
+        return _numbers(found[:1])
+    if name == "coalesce":
+        return _same(found)
     raise _unsupported(f"the function {name}")

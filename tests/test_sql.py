@@ -138,3 +138,54 @@ def test_names_and_text_cannot_break_out_of_the_sql():
                   "flag": None, "close_date": None}])
     assert con.execute(f"SELECT {sql} FROM t").fetchall() == [(False,)]
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
+
+
+KINDS = {"amount": "number", "qty": "number", "region": "text",
+         "type": "text", "flag": "flag", "close_date": "date"}
+
+
+@pytest.mark.parametrize("text", [
+    'region == 5',
+    "amount > region",
+    'region + "x" == "NAx"',
+    "flag < True",
+    "amount and flag",
+    'region in (1, 2)',
+    "(amount if flag else region) == 1",
+    'coalesce(region, 0) == 0',
+    "close_date - 1 > close_date",
+    "round(amount, qty) > 1",
+    "amount",
+])
+def test_kinds_python_would_refuse_are_not_compiled(text):
+    with pytest.raises(ExpressionError) as found:
+        compile_condition(parse_expression(text), KINDS)
+    assert found.value.code == "E-SQL-UNSUPPORTED"
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows)
+def test_constants_and_unknown_names_agree_with_python(data):
+    con = duckdb.connect()
+    _table(con, data)
+    constants = {"big": ("NA", "EMEA"), "empty": (), "limit": Decimal("5.5")}
+    for text in [
+        "region in big", "region not in big", "region not in empty",
+        "region in empty", "amount > limit", "unknown == 1",
+        "not (unknown)", 'coalesce(unknown, region) == "NA"',
+    ]:
+        expr = parse_expression(text)
+        sql = compile_condition(expr, KINDS, constants)
+        found = con.execute(f"SELECT {sql} FROM t ORDER BY id").fetchall()
+        for row, (value,) in zip(data, found):
+            assert value == expr.test({**row, **constants}), (text, row)
+
+
+def test_not_in_an_empty_list_holds_for_any_value():
+    con = duckdb.connect()
+    _table(con, [{"amount": None, "qty": None, "region": "NA", "type": None,
+                  "flag": None, "close_date": None}])
+    expr = parse_expression("region not in ()")
+    assert expr.test({"region": "NA"}) is True
+    sql = compile_condition(expr)
+    assert con.execute(f"SELECT {sql} FROM t").fetchall() == [(True,)]
