@@ -352,13 +352,13 @@ def territories(ctx: click.Context, fmt: str) -> None:
     """Check territory rules against the deals: deals no rule covers,
     deals several rules claim (all-match sets), and the load of each
     rule."""
-    from .evaluate import _converter
+    from .evaluate import converter
     from .insights.planning import territory_report
 
     try:
         workspace = _workspace(ctx)
         plans = sorted(workspace.catalog.plans, key=lambda p: p.id)
-        amount_of = _converter(plans[0], workspace.inputs.rates) if plans \
+        amount_of = converter(plans[0], workspace.inputs.rates) if plans \
             else None
         reports = territory_report(
             workspace.catalog.territories, workspace.inputs.deals,
@@ -408,7 +408,7 @@ def _territory_text(report) -> None:
 def quotas(ctx, target: str, year: str, period: str, fmt: str) -> None:
     """Split an annual target into periods by the seasonality of past
     bookings (won deals of the earlier fiscal years in the data)."""
-    from .evaluate import _converter
+    from .evaluate import converter
     from .insights.planning import fiscal_year_number, split_target
 
     amount = _amount(target, "--target")
@@ -418,7 +418,7 @@ def quotas(ctx, target: str, year: str, period: str, fmt: str) -> None:
         plan = sorted(workspace.catalog.plans, key=lambda p: p.id)[0]
         split = split_target(
             amount, number, workspace.inputs.deals, plan.calendar, period,
-            plan.currency, _converter(plan, workspace.inputs.rates),
+            plan.currency, converter(plan, workspace.inputs.rates),
         )
     except AttainError as exc:
         _fail(exc)

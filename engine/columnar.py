@@ -733,7 +733,7 @@ class _Builder:
 
 
 def _python_crediter(plan, crediting, roster, catalog, inputs) -> Crediter:
-    from .evaluate import _converter
+    from .evaluate import converter
 
     return Crediter(
         crediting,
@@ -741,7 +741,7 @@ def _python_crediter(plan, crediting, roster, catalog, inputs) -> Crediter:
         catalog.territories,
         inputs.lists,
         inputs.splits,
-        amount_of=_converter(plan, inputs.rates),
+        amount_of=converter(plan, inputs.rates),
     )
 
 

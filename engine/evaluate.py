@@ -230,7 +230,7 @@ class _Evaluator:
             self.catalog.territories,
             self.inputs.lists,
             self.inputs.splits,
-            amount_of=_converter(plan, self.inputs.rates),
+            amount_of=converter(plan, self.inputs.rates),
         )
         credits = []
         for deal in self.inputs.deals:
@@ -404,7 +404,7 @@ def _window(plan: Plan, slot: Slot) -> tuple[str, str, date, date]:
     return (slot.payee_id, period.label, first, period.end)
 
 
-def _converter(plan: Plan, rates: list[dict[str, Any]]):
+def converter(plan: Plan, rates: list[dict[str, Any]]):
     """Deal amount in the plan's currency, at the rate the plan's policy
     picks: the rate in force on the close date (the latest dated on or
     before it), at the end of the deal's period, or the average of the

@@ -48,7 +48,7 @@ from engine.calendar import Period, parse_label, period_of, periods_of_year
 from engine.crediting import Credit, Crediter
 from engine.data import Snapshot
 from engine.errors import ConfigError, DataError
-from engine.evaluate import PRECISION, Evaluation, Inputs, _converter, evaluate
+from engine.evaluate import PRECISION, Evaluation, Inputs, converter, evaluate
 from engine.loader import Catalog
 from engine.measures import (
     Contribution,
@@ -589,7 +589,7 @@ class _Forecaster:
             self.catalog.territories,
             self.inputs.lists,
             self.inputs.splits,
-            amount_of=_converter(plan, self.inputs.rates),
+            amount_of=converter(plan, self.inputs.rates),
         )
         additive = [m.id for m in plan_measures(plan)
                     if m.aggregate in ADDITIVE]
@@ -615,7 +615,7 @@ class _Forecaster:
 
     def _same_period_share(self, plan: Plan, period: Period) -> Decimal:
         """The share of earlier bookings won in the period they began."""
-        amount_of = _converter(plan, self.inputs.rates)
+        amount_of = converter(plan, self.inputs.rates)
         same = total = ZERO
         for deal in self.inputs.deals:
             created = deal.attributes.get("created_date")

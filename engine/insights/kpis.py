@@ -36,7 +36,7 @@ from typing import Any, Iterable, Mapping
 
 from engine.calendar import parse_label, periods_between, periods_of_year
 from engine.errors import ConfigError
-from engine.evaluate import Evaluation, Inputs, _converter, evaluate
+from engine.evaluate import Evaluation, Inputs, converter, evaluate
 from engine.loader import Catalog
 from engine.plugins import evaluate_metric
 from engine.records import LOST, WON, Deal
@@ -204,7 +204,7 @@ class KpiBook:
         self.evaluation = evaluation or evaluate(
             catalog, inputs, list(labels), metrics
         )
-        amount_of = _converter(first, inputs.rates)
+        amount_of = converter(first, inputs.rates)
         self.ledger = [
             _LedgerRow(d, stage_group(d.stage),
                        {**d.attributes, "credit": amount_of(d)})
