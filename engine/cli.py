@@ -25,7 +25,6 @@ import click
 from . import __version__
 from .errors import AttainError, Finding, InvalidPlanError, format_path
 
-BUILTIN_COMMANDS = ("validate", "run", "explain", "runs", "show", "plugins")
 
 
 class _Group(click.Group):
