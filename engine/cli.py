@@ -26,7 +26,6 @@ from . import __version__
 from .errors import AttainError, Finding, InvalidPlanError, format_path
 
 
-
 class _Group(click.Group):
     """Built-in commands, then the commands plugins add."""
 
