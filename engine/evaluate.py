@@ -59,6 +59,7 @@ class Inputs:
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rates: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list = field(default_factory=list)
+    target_incentives: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -113,7 +114,9 @@ class _Evaluator:
         self.engine = engine
         self.roster = Roster(inputs.roster)
         self.plans = {p.id: p for p in catalog.plans}
-        self.targets = Targets(self.plans, self.roster, inputs.quotas)
+        self.targets = Targets(
+            self.plans, self.roster, inputs.quotas, inputs.target_incentives
+        )
         self._check_references()
 
     def run(self) -> Evaluation:

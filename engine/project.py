@@ -20,7 +20,8 @@ from .yamlio import load_yaml
 
 PROJECT_FILE = "attain.yaml"
 STANDARD_SOURCES = (
-    "deals", "roster", "quotas", "splits", "exchange_rates", "snapshots"
+    "deals", "roster", "quotas", "splits", "exchange_rates", "snapshots",
+    "target_incentives",
 )
 _PASSWORD = re.compile(r"://[^/@:]+:[^/@]+@")
 
@@ -164,6 +165,13 @@ def read_inputs(
         ),
         snapshots=(
             table("snapshots", reader.read_snapshots) if snapshots else []
+        ),
+        target_incentives=table(
+            "target_incentives",
+            reader.read_table,
+            columns={"payee_id": "string", "amount": "decimal",
+                     "plan": "string"},
+            required=("payee_id", "amount"),
         ),
     )
     for name, source in sources.items():

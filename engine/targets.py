@@ -106,9 +106,14 @@ class Targets:
         plans: Mapping[str, Plan],
         roster: Roster,
         quota_rows: list[QuotaRow],
+        target_incentives: list[dict] = (),
     ):
         self.plans = plans
         self.roster = roster
+        self.incentives: dict[tuple[str, str | None], Decimal] = {
+            (row["payee_id"], row.get("plan")): row["amount"]
+            for row in target_incentives
+        }
         self.rows: dict[tuple, Decimal] = {}
         for row in quota_rows:
             self.rows[(row.payee_id, row.measure, row.period, row.plan)] = (
@@ -237,6 +242,12 @@ class Targets:
     def annual_target_incentive(
         self, plan: Plan, slot: Slot
     ) -> Decimal | None:
+        """The payee's own target incentive: from the target incentive
+        table (for this plan, then for any plan), else the roster, else
+        the plan's."""
+        for key in ((slot.payee_id, plan.id), (slot.payee_id, None)):
+            if key in self.incentives:
+                return self.incentives[key]
         own = self.roster.target_incentive(slot.payee_id, slot.last_day)
         return own if own is not None else plan.target_incentive
 

@@ -144,3 +144,23 @@ def test_windfall_credits_half_above_the_threshold():
     line = one(result)
     assert D(line.trace["value"]) == D(650000)
     assert line.amount == D("6500.00")
+
+
+def test_target_incentive_table_overrides_roster_and_plan():
+    from engine.evaluate import Inputs, evaluate
+    from engine.loader import load_catalog
+    from support import EXAMPLES
+
+    catalog = load_catalog([EXAMPLES / "payout-curve.yaml"])
+    roster = [payee("A", target_incentive=D(70000)), payee("B"), payee("C")]
+    table = [{"payee_id": "A", "amount": D(50000), "plan": None},
+             {"payee_id": "B", "amount": D(40000), "plan": "payout-curve"},
+             {"payee_id": "B", "amount": D(1), "plan": "other-plan"}]
+    deals = [deal(f"D-{p}", "2026-05-04", 800000, owner=p)
+             for p in ("A", "B", "C")]
+    inputs = Inputs(deals, roster, target_incentives=table)
+    pay = amounts(evaluate(catalog, inputs, []))
+    # 80 % attainment pays 80 % of each payee's own target incentive.
+    assert pay == {("A", "FY2026"): D("40000.00"),
+                   ("B", "FY2026"): D("32000.00"),
+                   ("C", "FY2026"): D("48000.00")}

@@ -493,7 +493,8 @@ class _Forecaster:
         ]
         self.roster = Roster(inputs.roster)
         self.targets = Targets(
-            {p.id: p for p in plans}, self.roster, inputs.quotas
+            {p.id: p for p in plans}, self.roster, inputs.quotas,
+            inputs.target_incentives,
         )
 
     def run(self, as_of, today, simulations, seed) -> Forecast:

@@ -199,7 +199,8 @@ class KpiBook:
         self.metrics = metrics
         self.roster = Roster(inputs.roster)
         self.targets = Targets(
-            {p.id: p for p in self.plans}, self.roster, inputs.quotas
+            {p.id: p for p in self.plans}, self.roster, inputs.quotas,
+            inputs.target_incentives,
         )
         self.evaluation = evaluation or evaluate(
             catalog, inputs, list(labels), metrics
