@@ -500,7 +500,7 @@ def _worked_examples():
             yield pytest.param(test, case, id=f"{name}-{number}")
 
 
-@pytest.mark.parametrize("example, arguments", _worked_examples())
+@pytest.mark.parametrize("example, arguments", list(_worked_examples()))
 def test_worked_example_on_each_engine(example, arguments, engine):
     example(*arguments)
 
