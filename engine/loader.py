@@ -212,6 +212,28 @@ def _add_unique(catalog, registry: dict, item, doc: YamlDocument) -> None:
     registry[item.id] = item
 
 
+def expression_finding(
+    doc: YamlDocument, path: JsonPath, exc: ExpressionError
+) -> Finding:
+    """A bad expression as a finding at the character where it fails."""
+    where = doc.locate(path)
+    column = where.column
+    if column is not None:
+        column += exc.offset + _quote_width(where)
+    location = Location(where.file, where.line, column, path)
+    return Finding(exc.code, str(exc), location)
+
+
+def _quote_width(where: Location) -> int:
+    """1 when the scalar at ``where`` starts with a quote."""
+    try:
+        lines = Path(where.file).read_text(encoding="utf-8").splitlines()
+        char = lines[where.line - 1][where.column - 1]
+    except (OSError, IndexError, TypeError, UnicodeDecodeError):
+        return 0
+    return 1 if char in "'\"" else 0
+
+
 def _locator(doc: YamlDocument):
     def locate(path: JsonPath, at_key: bool = False) -> Location:
         return doc.locate_key(path) if at_key else doc.locate(path)
@@ -246,22 +268,8 @@ class _Builder:
         try:
             return parse_expression(str(text), kind)
         except ExpressionError as exc:
-            where = self.doc.locate(path)
-            column = where.column
-            if column is not None:
-                column += exc.offset + self._quote_width(where)
-            location = Location(where.file, where.line, column, path)
-            self.findings.append(Finding(exc.code, str(exc), location))
+            self.findings.append(expression_finding(self.doc, path, exc))
             return None
-
-    def _quote_width(self, where: Location) -> int:
-        """1 when the scalar at ``where`` starts with a quote."""
-        try:
-            lines = Path(where.file).read_text(encoding="utf-8").splitlines()
-            char = lines[where.line - 1][where.column - 1]
-        except (OSError, IndexError, TypeError, UnicodeDecodeError):
-            return 0
-        return 1 if char in "'\"" else 0
 
     def convert(self, fn, value, path: JsonPath, default=None):
         if value is None:

@@ -32,6 +32,7 @@ from engine.errors import (
     YamlSyntaxError,
 )
 from engine.expressions import Expression, check_names, parse_expression
+from engine.loader import expression_finding
 from engine.yamlio import YamlDocument, load_yaml
 
 from .kpis import COMPANY, KPI_NAMES, KpiBook, decimal_text
@@ -154,12 +155,7 @@ def _condition(doc, text: str, path: JsonPath, findings):
     try:
         expr = parse_expression(text, "condition")
     except ExpressionError as exc:
-        where = doc.locate(path)
-        column = where.column
-        if column is not None:
-            column += exc.offset + _quote_width(where)
-        place = Location(where.file, where.line, column, path)
-        findings.append(Finding(exc.code, str(exc), place))
+        findings.append(expression_finding(doc, path, exc))
         return None
     unknown = check_names(expr, COACHING_NAMES)
     for name, suggestion in unknown:
@@ -174,16 +170,6 @@ def _unknown(doc, name: str, suggestion: str | None, path) -> Finding:
         f"put '{TEAM}' before a name for the team's value."
     )
     return Finding("E-UNKNOWN-NAME", message, doc.locate(path))
-
-
-def _quote_width(where: Location) -> int:
-    """1 when the scalar at ``where`` starts with a quote."""
-    try:
-        lines = Path(where.file).read_text(encoding="utf-8").splitlines()
-        char = lines[where.line - 1][where.column - 1]
-    except (OSError, IndexError, TypeError, UnicodeDecodeError):
-        return 0
-    return 1 if char in "'\"" else 0
 
 
 def _check_unique(doc: YamlDocument, findings: list[Finding]) -> None:
