@@ -273,8 +273,6 @@ def run(
 ) -> None:
     """Evaluate the project's plans and write payout lines."""
     from .plugins import output_formats
-    from .results import PlanRef, RunResult
-    from .vcs import provenance
 
     started = datetime.now(timezone.utc)
     try:
@@ -287,21 +285,7 @@ def run(
             (o["path"], _format(formats, o["format"]).render_payouts(result.lines))
             for o in outputs
         ]
-        record = RunResult(
-            run_id=uuid.uuid4().hex,
-            started_at=started,
-            finished_at=datetime.now(timezone.utc),
-            engine_version=__version__,
-            project=str(project.path),
-            periods=sorted({line.period for line in result.lines}),
-            plans=[
-                PlanRef(p.id, p.version, p.content_hash, p.file,
-                        *provenance(p.file))
-                for p in catalog.plans
-            ],
-            inputs=hashes,
-            lines=result.lines,
-        )
+        record = _record(project, catalog, started, hashes, result.lines)
         staged = [_stage(path, text) for path, text in rendered]
         try:
             if not no_store:
@@ -331,6 +315,29 @@ def _report_waiting(waiting: list[dict]) -> None:
             fg="yellow",
             err=True,
         )
+
+
+def _record(project, catalog, started, hashes, lines):
+    """A finished run as the store records it, with each plan's git
+    provenance."""
+    from .results import PlanRef, RunResult
+    from .vcs import provenance
+
+    return RunResult(
+        run_id=uuid.uuid4().hex,
+        started_at=started,
+        finished_at=datetime.now(timezone.utc),
+        engine_version=__version__,
+        project=str(project.path),
+        periods=sorted({line.period for line in lines}),
+        plans=[
+            PlanRef(p.id, p.version, p.content_hash, p.file,
+                    *provenance(p.file))
+            for p in catalog.plans
+        ],
+        inputs=hashes,
+        lines=lines,
+    )
 
 
 def _format(formats, name: str):

@@ -20,7 +20,15 @@ from pathlib import Path
 
 import click
 
-from .cli import _evaluate, _fail, _project, _save, _store_url, cli
+from .cli import (
+    _evaluate,
+    _fail,
+    _project,
+    _record,
+    _save,
+    _store_url,
+    cli,
+)
 from .errors import AttainError, ConfigError, DataError
 
 _LABEL = re.compile(r"^FY\d{4}(-(Q[1-4]|M(0[1-9]|1[0-2])))?$")
@@ -57,9 +65,7 @@ def close(ctx: click.Context, period: str, author: str | None) -> None:
     """Freeze PERIOD's pay: compute and record a run, and keep its lines
     for PERIOD from now on."""
     from .closing import ClosedPeriod
-    from .results import PlanRef, RunResult
     from .store import Store
-    from . import __version__
 
     _check_label(period)
     by = _author(author)
@@ -77,18 +83,7 @@ def close(ctx: click.Context, period: str, author: str | None) -> None:
                 "close. Close a period of the plans' own length, such as "
                 "FY2026-Q1 for quarterly plans."
             )
-        record = RunResult(
-            run_id=uuid.uuid4().hex,
-            started_at=started,
-            finished_at=datetime.now(timezone.utc),
-            engine_version=__version__,
-            project=str(project.path),
-            periods=[period],
-            plans=[PlanRef(p.id, p.version, p.content_hash, p.file)
-                   for p in catalog.plans],
-            inputs=hashes,
-            lines=lines,
-        )
+        record = _record(project, catalog, started, hashes, lines)
         _save(project, record)
         with Store.open(_store_url(project)) as store:
             store.close_period(ClosedPeriod(
