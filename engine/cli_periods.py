@@ -9,7 +9,6 @@ and an author and are part of every run after they are entered.
 from __future__ import annotations
 
 import csv
-import getpass
 import json
 import os
 import re
@@ -35,6 +34,8 @@ _LABEL = re.compile(r"^FY\d{4}(-(Q[1-4]|M(0[1-9]|1[0-2])))?$")
 
 
 def _author(given: str | None) -> str:
+    import getpass
+
     if given:
         return given
     for name in ("ATTAIN_AUTHOR", "USER", "LOGNAME"):

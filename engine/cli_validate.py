@@ -106,6 +106,10 @@ def _coaching_among(paths) -> list[Path]:
 
 
 def _coaching_findings(paths) -> list[Finding]:
+    """Findings in coaching rule files; the KPI engine the checks need
+    is imported only when there is such a file."""
+    if not paths:
+        return []
     from .insights.coaching import check_rules_file
 
     return [f for path in paths for f in check_rules_file(path)]

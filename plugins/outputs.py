@@ -13,11 +13,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.hookspecs import hookimpl
 from engine.plugins import OutputFormat
-from engine.results import PayoutLine, Statement
+
+if TYPE_CHECKING:
+    from engine.results import PayoutLine, Statement
 
 CSV_COLUMNS = (
     "period",
@@ -33,6 +35,8 @@ CSV_COLUMNS = (
 
 def ordered(lines: Iterable[PayoutLine]) -> list[PayoutLine]:
     """Lines by period, payee, plan and component; ties keep their order."""
+    from engine.results import PayoutLine
+
     return sorted(lines, key=PayoutLine.sort_key)
 
 
