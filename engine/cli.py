@@ -189,27 +189,62 @@ def _shown_path(file: str) -> str:
 # -- run --------------------------------------------------------------------
 
 
-def _evaluate(ctx, periods, engine=None):
+def _evaluate(ctx, periods, engine=None, *, progress=None, payee=None,
+              credit_folder=None):
+    """Read the project and evaluate its plans. With ``payee``, only the
+    deals that credit that payee are evaluated, in Python, so that each
+    line lists its deals even for a ledger read into DuckDB."""
     from .evaluate import evaluate
     from .plugins import get_plugin_manager, metrics
     from .project import read_inputs
 
+    progress = progress or (lambda stage: None)
     project = _project(ctx)
     catalog = _catalog(project.plans, project)
     if catalog.errors:
         raise InvalidPlanError(catalog.findings)
     pm = get_plugin_manager()
-    inputs, hashes = read_inputs(project, pm, catalog.deal_fields)
+    engine = engine or project.engine
+    progress("reading the inputs")
+    inputs, hashes = read_inputs(
+        project, pm, catalog.deal_fields, engine=engine
+    )
+    if payee is not None and not isinstance(inputs.deals, list):
+        from .bulk import payee_inputs
+
+        progress(f"finding the deals that credit {payee}")
+        inputs = payee_inputs(catalog, inputs, payee, metrics(pm))
+        engine = "python"
     asked = list(periods) or project.periods
     closings, frozen, adjustments = _closing_state(project)
     wanted = sorted(set(asked) | set(frozen)) if asked else []
     result = evaluate(
-        catalog, inputs, wanted, metrics(pm), engine=engine or project.engine
+        catalog, inputs, wanted, metrics(pm), engine=engine,
+        progress=progress, credit_folder=credit_folder,
     )
     result.lines, result.waiting = _settle_closed(
         result.lines, asked, closings, frozen, adjustments, hashes
     )
     return project, catalog, pm, result, hashes
+
+
+class _Progress:
+    """Each stage of a run on stderr, with the time since the start, when
+    stderr is a terminal; nothing otherwise."""
+
+    def __init__(self, stream=None):
+        import time
+
+        self.stream = stream or sys.stderr
+        self.clock = time.monotonic
+        self.started = self.clock()
+        self.shown = self.stream.isatty()
+
+    def __call__(self, stage: str) -> None:
+        if self.shown:
+            elapsed = self.clock() - self.started
+            self.stream.write(f"[{elapsed:7.1f} s] {stage}\n")
+            self.stream.flush()
 
 
 def _closing_state(project):
@@ -275,10 +310,14 @@ def run(
     from .plugins import output_formats
 
     started = datetime.now(timezone.utc)
+    progress = _Progress()
     try:
+        project = _project(ctx)
+        folder = None if no_store else _credit_folder(project)
         project, catalog, pm, result, hashes = _evaluate(
-            ctx, periods, engine
+            ctx, periods, engine, progress=progress, credit_folder=folder
         )
+        progress("writing the payout lines")
         formats = output_formats(pm)
         outputs = project.outputs if fmt is None else []
         rendered = [
@@ -286,6 +325,8 @@ def run(
             for o in outputs
         ]
         record = _record(project, catalog, started, hashes, result.lines)
+        if folder is not None:
+            record.credit_tables = _credit_tables(result, folder)
         staged = [_stage(path, text) for path, text in rendered]
         try:
             if not no_store:
@@ -367,6 +408,26 @@ def _store_url(project) -> str:
     return project.store_url or default_url(project.root)
 
 
+def _credit_tables(result, folder: Path) -> dict[str, str]:
+    """The run's credit tables as Parquet: those DuckDB wrote, and those
+    computed in Python."""
+    from .bulk import write_credit_lists
+
+    written = dict(result.credit_tables)
+    rest = {k: v for k, v in result.credits.items() if k not in written}
+    written.update(write_credit_lists(rest, folder))
+    return written
+
+
+def _credit_folder(project) -> Path:
+    """Where credit tables are written: beside a SQLite store, else in
+    the project's ``.attain`` folder."""
+    url = _store_url(project)
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):]).parent / "credits"
+    return project.root / ".attain" / "credits"
+
+
 def _save(project, record) -> None:
     from .store import Store
 
@@ -415,7 +476,7 @@ def explain(ctx, payee: str, periods, run_id: str | None, fmt: str) -> None:
             lines = _stored_lines(ctx, run_id)
         else:
             years = sorted({label[:6] for label in periods})
-            _, _, _, result, _ = _evaluate(ctx, years)
+            _, _, _, result, _ = _evaluate(ctx, years, payee=payee)
             lines = result.lines
         lines = _year_so_far(lines, periods)
         mine = [line for line in lines if line.payee_id == payee]
@@ -553,6 +614,10 @@ def show(ctx: click.Context, run_id: str, fmt: str) -> None:
         )
     for name, digest in sorted(record.inputs.items()):
         print(f"  input    {name} sha256:{digest[:12]}", file=err)
+    folder = _credit_folder(_project(ctx))
+    for key, digest in sorted(record.credit_tables.items()):
+        print(f"  credits  {key} {_shown_path(str(folder / digest))}"
+              ".parquet", file=err)
     out(render.render_payouts(record.lines), nl=False)
 
 

@@ -355,7 +355,7 @@ class ColumnarStage:
         )
         parts = [
             'SELECT "@deal", 0 AS "@part", "@k1", "@k2", "@k3", 0 AS "@k4", '
-            f'"@payee", "@type", "@ref", "@rule" FROM {owners}'
+            f'"@payee", "@type", "@ref", "@rule", "@share" FROM {owners}'
         ]
         parts += [
             self._overlay_sql(index, overlay)
@@ -375,6 +375,9 @@ class ColumnarStage:
         return table
 
     def _owners_sql(self, crediting: Crediting) -> str:
+        """SQL for the owners' credits: by the split table, by the deal's
+        split columns, or whole to the owner or the territory's payees;
+        ``@share`` is the share of the deal each gets."""
         splits = crediting.splits
         parts = []
         plain = "TRUE"
@@ -384,15 +387,18 @@ class ColumnarStage:
                 'd."@deal"', 's."@split"', "0", "0", 's."@payee"', "split",
                 's."@split"', "NULL",
                 'deals d JOIN splits s ON s."@deal_id" = d."@id"',
+                share='s."@percent" * 0.01',
             ))
             plain = '"@id" NOT IN (SELECT "@deal_id" FROM splits)'
         columns = self._split_columns(crediting)
         if columns is not None:
-            partner, _, split = columns
+            partner, percent, split = columns
+            shares = (f"(100 - {percent}) * 0.01", f"{percent} * 0.01")
             for side, payee in ((0, '"@owner"'), (1, partner)):
                 parts.append(_credit_sql(
                     '"@deal"', str(side), "0", "0", payee, "split",
                     str(-1 - side), "NULL", f"deals WHERE {split}",
+                    share=shares[side],
                 ))
             plain += f" AND NOT ({split})"
 
@@ -420,12 +426,26 @@ class ColumnarStage:
             f'SELECT t."@deal", 1 AS "@part", {index} AS "@k1", '
             't."@rule" AS "@k2", t."@k1" AS "@k3", t."@k2" AS "@k4", '
             f't."@payee", \'overlay\' AS "@type", {index} AS "@ref", '
-            f't."@rule" FROM ({found}) t JOIN deals USING ("@deal") '
-            f"WHERE {where}"
+            f't."@rule", {literal(overlay.credit)} AS "@share" '
+            f'FROM ({found}) t JOIN deals USING ("@deal") WHERE {where}'
         )
 
     def _rollup_sql(self, crediting: Crediting, owners: str) -> str:
         """Roll-ups from the owners' managers on each close date."""
+        table = self._chains(crediting, owners)
+        return (
+            'SELECT o."@deal", 2 AS "@part", o."@pos" AS "@k1", '
+            'm."@depth" AS "@k2", 0 AS "@k3", 0 AS "@k4", m."@manager", '
+            f"'rollup' AS \"@type\", o.\"@pos\" AS \"@ref\", NULL, "
+            f'o."@share" FROM {owners} o JOIN deals d USING ("@deal") '
+            'ASOF JOIN changes c ON d."@day" >= c."@start" '
+            f'JOIN {table} m ON m."@payee" = o."@payee" '
+            'AND m."@epoch" = c."@epoch"'
+        )
+
+    def _chains(self, crediting: Crediting, owners: str) -> str:
+        """A table of each owner's managers, nearest first, for every
+        stretch of days the roster stays the same."""
         pairs = self.con.execute(
             f'SELECT DISTINCT o."@payee", c."@epoch" FROM {owners} o '
             'JOIN deals d USING ("@deal") ASOF JOIN changes c '
@@ -439,20 +459,12 @@ class ColumnarStage:
                 continue
             for depth, manager in enumerate(self.roster.managers(payee, day)):
                 chains.append((payee, epoch, depth, manager))
-        table = f"chains_{len(self._credit_tables)}"
+        table = f"chains_{owners}"
         names = ("@payee", "@epoch", "@depth", "@manager")
         self._tables.load(
             table, _by_column(names, (TEXT, INTEGER, INTEGER, TEXT), chains)
         )
-        return (
-            'SELECT o."@deal", 2 AS "@part", o."@pos" AS "@k1", '
-            'm."@depth" AS "@k2", 0 AS "@k3", 0 AS "@k4", m."@manager", '
-            f"'rollup' AS \"@type\", o.\"@pos\" AS \"@ref\", NULL "
-            f'FROM {owners} o JOIN deals d USING ("@deal") '
-            'ASOF JOIN changes c ON d."@day" >= c."@start" '
-            f'JOIN {table} m ON m."@payee" = o."@payee" '
-            'AND m."@epoch" = c."@epoch"'
-        )
+        return table
 
     def _territory_payees(self, ident: str) -> str:
         """SQL for (deal, rule, k1, k2, payee): each deal's payees under a
@@ -1062,12 +1074,15 @@ def _key(plan: Plan) -> str:
     return f"{plan.crediting}/{plan.currency}/{plan.rate_date}"
 
 
-def _credit_sql(deal, k1, k2, k3, payee, kind, ref, rule, source) -> str:
+def _credit_sql(
+    deal, k1, k2, k3, payee, kind, ref, rule, source, share="1"
+) -> str:
     """One part of the owners' credits, with the columns named."""
     return (
         f'SELECT {deal} AS "@deal", {k1} AS "@k1", {k2} AS "@k2", '
         f'{k3} AS "@k3", {payee} AS "@payee", \'{kind}\' AS "@type", '
-        f'{ref} AS "@ref", {rule} AS "@rule" FROM {source}'
+        f'{ref} AS "@ref", {rule} AS "@rule", {share} AS "@share" '
+        f"FROM {source}"
     )
 
 

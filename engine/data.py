@@ -122,8 +122,14 @@ def read_deals(
     source: TableSource, *, column_types: Mapping[str, str] = NO_TYPES
 ) -> list[Deal]:
     """Read the deal ledger; ``column_types`` types extra columns."""
-    columns = _declare(DEAL_COLUMNS, column_types)
-    deals: list[Deal] = []
+    return list(iter_deals(source, column_types=column_types))
+
+
+def iter_deals(
+    source: TableSource, *, column_types: Mapping[str, str] = NO_TYPES
+) -> Iterator[Deal]:
+    """The deals of the ledger one at a time, each checked as it is read."""
+    columns = declare_columns(DEAL_COLUMNS, column_types)
     first_row: dict[str, int] = {}
     for row, values in _typed_rows(source, columns, DEAL_REQUIRED):
         _check_deal(source.name, row, values)
@@ -141,15 +147,14 @@ def read_deals(
             )
         first_row[deal_id] = row
 
-        deals.append(_deal(source.name, row, values))
-    return deals
+        yield _deal(source.name, row, values)
 
 
 def read_roster(
     source: TableSource, *, column_types: Mapping[str, str] = NO_TYPES
 ) -> list[RosterRow]:
     """Read the roster and check that no payee's stretches overlap."""
-    columns = _declare(ROSTER_COLUMNS, column_types)
+    columns = declare_columns(ROSTER_COLUMNS, column_types)
     roster = []
     for row, values in _typed_rows(source, columns, ROSTER_REQUIRED):
         _check_roster_row(source.name, row, values)
@@ -296,7 +301,7 @@ def read_table(
     source: TableSource, *, columns: Mapping[str, str], required: Iterable[str]
 ) -> list[dict[str, Any]]:
     """Read any table: ``columns`` maps names to types, others are strings."""
-    columns = _declare(NO_TYPES, columns)
+    columns = declare_columns(NO_TYPES, columns)
     return [values for _, values in _typed_rows(source, columns, tuple(required))]
 
 
@@ -305,7 +310,7 @@ def read_table(
 # ---------------------------------------------------------------------------
 
 
-def _declare(
+def declare_columns(
     standard: Mapping[str, str], declared: Mapping[str, str]
 ) -> dict[str, str]:
     """The standard column types with the project's declarations added."""
@@ -336,11 +341,11 @@ def _typed_rows(
 
     header = source.columns() if source.columns is not None else None
     if header is not None:
-        _check_columns(source.name, 1, header, required, "The header has")
+        check_columns(source.name, 1, header, required, "The header has")
 
     for row, raw in source.rows():
         if header is None:
-            _check_columns(source.name, row, raw, required, "This row has")
+            check_columns(source.name, row, raw, required, "This row has")
         values = dict.fromkeys(columns)
         for column, value in raw.items():
             kind = columns.get(column, "string")
@@ -349,7 +354,7 @@ def _typed_rows(
         yield row, values
 
 
-def _check_columns(
+def check_columns(
     source: str,
     row: int,
     found: Iterable[str],

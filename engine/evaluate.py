@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import decimal
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
 
 from .calendar import (
     Period,
@@ -50,9 +51,14 @@ PRECISION = 60
 
 @dataclass
 class Inputs:
-    """The typed input tables of one evaluation."""
+    """The typed input tables of one evaluation.
 
-    deals: list[Deal]
+    ``deals`` is a list, or a :class:`~engine.bulk.DealTable` when the
+    ledger was read into DuckDB. ``through`` is the last close date of
+    the whole ledger when ``deals`` holds only part of it.
+    """
+
+    deals: Any
     roster: list[RosterRow]
     quotas: list[QuotaRow] = field(default_factory=list)
     splits: list[SplitRow] = field(default_factory=list)
@@ -60,16 +66,22 @@ class Inputs:
     rates: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list = field(default_factory=list)
     target_incentives: list[dict[str, Any]] = field(default_factory=list)
+    through: date | None = None
 
 
 @dataclass
 class Evaluation:
-    """Payout lines, and what produced them for explaining."""
+    """Payout lines, and what produced them for explaining.
+
+    ``credit_tables`` names the Parquet file of each credit table written
+    (by the SHA-256 of its content), keyed like ``credits``.
+    """
 
     lines: list[PayoutLine]
     credits: dict[str, list[Credit]]
     measures: dict[str, MeasureTable]
     waiting: list[dict] = field(default_factory=list)
+    credit_tables: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate(
@@ -79,6 +91,8 @@ def evaluate(
     metrics: Mapping[str, Any] | None = None,
     *,
     engine: str = "python",
+    progress: Callable[[str], None] | None = None,
+    credit_folder: Path | None = None,
 ) -> Evaluation:
     """Every payout line of every plan for the periods asked for.
 
@@ -87,6 +101,12 @@ def evaluate(
     ``engine`` runs the first stage (credits and measures) in Python, on
     DuckDB, or ``auto``: on DuckDB above ``AUTO_DEALS`` deals. Both give
     the same lines; a plan DuckDB cannot compute exactly runs in Python.
+    A ledger read into DuckDB (a :class:`~engine.bulk.DealTable`) is
+    evaluated there whatever ``engine`` says, unless it says ``python``.
+
+    ``progress`` is called with the name of each stage as it starts;
+    with ``credit_folder``, the credit tables of a DuckDB evaluation are
+    written there as Parquet.
     """
     if engine not in ENGINES:
         raise ConfigError(
@@ -95,13 +115,15 @@ def evaluate(
     with decimal.localcontext() as ctx:
         ctx.prec = PRECISION
         ctx.traps[decimal.Inexact] = False
-        return _Evaluator(
-            catalog, inputs, list(periods), metrics, engine
-        ).run()
+        evaluator = _Evaluator(
+            catalog, inputs, list(periods), metrics, engine, progress
+        )
+        return evaluator.run(credit_folder)
 
 
 class _Evaluator:
-    def __init__(self, catalog, inputs, periods, metrics, engine="python"):
+    def __init__(self, catalog, inputs, periods, metrics, engine="python",
+                 progress=None):
         if catalog.errors:
             raise EvaluationError(
                 f"The plans have {len(catalog.errors)} error(s); "
@@ -112,6 +134,10 @@ class _Evaluator:
         self.requested: list[str] = periods
         self.metrics = metrics or {}
         self.engine = engine
+        self.progress = progress or (lambda stage: None)
+        self.table = None if isinstance(inputs.deals, list) else inputs.deals
+        if self.table is not None and engine == "python":
+            self._read_out()
         self.roster = Roster(inputs.roster)
         self.plans = {p.id: p for p in catalog.plans}
         self.targets = Targets(
@@ -119,13 +145,30 @@ class _Evaluator:
         )
         self._check_references()
 
-    def run(self) -> Evaluation:
+    def run(self, credit_folder: Path | None = None) -> Evaluation:
         self.columnar = self._columnar_stage()
         try:
-            return self._run()
+            found = self._run()
+            if credit_folder is not None and self.table is not None:
+                self.progress("writing the credit tables")
+                found.credit_tables = self.columnar.write_credits(
+                    credit_folder
+                )
+            return found
         finally:
             if self.columnar is not None:
                 self.columnar.close()
+
+    def _read_out(self) -> None:
+        """Continue with the ledger as Python objects."""
+        if self.table is not None:
+            self.progress("reading the ledger out of DuckDB")
+            deals = self.table.deals()
+            self.inputs = replace(
+                self.inputs, deals=deals,
+                through=self.inputs.through or self.table.last_close(),
+            )
+            self.table = None
 
     def _run(self) -> Evaluation:
         lines: list[PayoutLine] = []
@@ -137,8 +180,10 @@ class _Evaluator:
             periods, shown = self._periods(plan)
             plan_slots = slots(plan, self.roster, periods)
             windows = [_window(plan, slot) for slot in plan_slots]
+            self.progress(f"{plan.id}: credits and measures")
             table = self._first_stage(plan, key, windows, credits)
             tables[f"{plan.id}@{plan.version}"] = table
+            self.progress(f"{plan.id}: pay")
             lines += self._pay(plan, plan_slots, table, shown)
         lines.sort(key=PayoutLine.sort_key)
         return Evaluation(lines, credits, tables)
@@ -146,6 +191,13 @@ class _Evaluator:
     # -- the first stage: credits and measures -------------------------------
 
     def _columnar_stage(self):
+        if self.table is not None:
+            from .bulk import BulkStage
+
+            return BulkStage(
+                self.catalog, self.inputs, self.roster, self.metrics,
+                self.table,
+            )
         engine = self.engine
         if engine == "auto":
             many = len(self.inputs.deals) > AUTO_DEALS
@@ -161,6 +213,22 @@ class _Evaluator:
     def _first_stage(self, plan, key, windows, credits) -> MeasureTable:
         """A plan's measures per window, and its credits into ``credits``:
         on DuckDB when chosen and exact, else in Python."""
+        if self.table is not None:
+            from .columnar import NotColumnar
+
+            try:
+                if plan.clawback is not None and self._clawed_back(plan):
+                    raise NotColumnar("Cancellations are clawed back deal "
+                                      "by deal.")
+                credits[key], table = self.columnar.measure(
+                    plan, windows, self._clawed_back(plan)
+                )
+                return table
+            except NotColumnar as exc:
+                logger.info(
+                    "Plan '%s' is evaluated in Python: %s", plan.id, exc
+                )
+                self._fall_back()
         if self.columnar is not None:
             from .columnar import NotColumnar
 
@@ -182,11 +250,23 @@ class _Evaluator:
             skip=self._clawed_back(plan),
         )
 
+    def _fall_back(self) -> None:
+        """Leave DuckDB for Python: the ledger is read out of the table
+        once, and the columnar stage of Python lists takes over."""
+        self._read_out()
+        self.columnar.close()
+        self.columnar = self._columnar_stage()
+
     # -- inputs ------------------------------------------------------------
 
     def _check_references(self) -> None:
         roster = self.roster
-        for deal in self.inputs.deals:
+        if self.table is not None:
+            unknown = self.table.first_unknown_owner(list(roster))
+            deals = [] if unknown is None else [unknown]
+        else:
+            deals = self.inputs.deals
+        for deal in deals:
             if deal.owner not in roster:
                 hint = did_you_mean(deal.owner, list(roster))
                 raise DataError(
@@ -246,9 +326,7 @@ class _Evaluator:
         Every period before the last one shown is computed too: yearly
         caps, true-ups, clawbacks and draws depend on what they paid.
         """
-        last = plan.ends or max(
-            (d.close_date for d in self.inputs.deals), default=plan.starts
-        )
+        last = plan.ends or self._last_close() or plan.starts
         every = periods_between(plan.calendar, plan.period, plan.starts, last)
         if not self.requested:
             return every, {p.label for p in every}
@@ -262,6 +340,13 @@ class _Evaluator:
             return [], set()
         final = max(p.end for p in every if p.label in shown)
         return [p for p in every if p.end <= final], shown
+
+    def _last_close(self) -> date | None:
+        if self.inputs.through is not None:
+            return self.inputs.through
+        if self.table is not None:
+            return self.table.last_close()
+        return max((d.close_date for d in self.inputs.deals), default=None)
 
     # -- pay ---------------------------------------------------------------
 
@@ -341,9 +426,16 @@ class _Evaluator:
     def _cancellation_pairs(self) -> list[tuple[Deal, Deal]]:
         """(cancellation row, original deal) for every row that cancels."""
         if not hasattr(self, "_pairs"):
-            by_id = {d.deal_id: d for d in self.inputs.deals}
+            ledger = self.inputs.deals
+            if self.table is not None:
+                cancelling = self.table.cancelling()
+                targets = [d.attributes.get("cancels") for d in cancelling]
+                found = self.table.by_ids(targets) + cancelling
+                ledger = sorted({d.deal_id: d for d in found}.values(),
+                                key=lambda d: d.row)
+            by_id = {d.deal_id: d for d in ledger}
             pairs = []
-            for deal in self.inputs.deals:
+            for deal in ledger:
                 target = deal.attributes.get("cancels")
                 if not target:
                     continue

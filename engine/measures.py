@@ -41,11 +41,15 @@ class MeasureResult:
 
     ``additive`` says whether the value is the sum of the contributions'
     values (sums and counts), so that pay can be attributed slice by slice.
+    ``itemised`` is false when the value was aggregated where the deals
+    live (the columnar stage): the contributions are then not at hand,
+    and the deals behind the value are in the run's credit table.
     """
 
     value: Decimal | None
     contributions: list[Contribution] = field(default_factory=list)
     additive: bool = True
+    itemised: bool = True
 
 
 MeasureTable = dict[tuple[str, str], dict[str, MeasureResult]]

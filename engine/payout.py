@@ -415,6 +415,9 @@ def _finish(ctx, component: Component, pay, result, trace, shares=None):
     rounded = allocate(shares + [unattributed], amount, currency)
     trace["unrounded"] = s(total)
     trace["amount"] = s(amount)
+    if not result.itemised:
+        trace["deals_in"] = "credit table"
+        return Outcome(total, amount, trace)
     trace["deals"] = [
         _deal_trace(c, share, currency)
         for c, share in zip(result.contributions, rounded)
@@ -447,6 +450,8 @@ def _cap_limit(ctx: _Context, component: Component, trace) -> Decimal | None:
 
 def _attribute(pay: PayFunction, result: MeasureResult):
     """Each contribution's share of the pay, and the part no deal owns."""
+    if not result.itemised:
+        return [], pay(result.value or ZERO)
     contributions = result.contributions
     if not result.additive:
         total = pay(result.value or ZERO)

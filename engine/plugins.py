@@ -26,11 +26,11 @@ import pluggy
 
 from engine import __version__, hookspecs
 from engine.errors import ConfigError, EvaluationError, ExpressionError
-from engine.records import Deal
 
 if TYPE_CHECKING:
     import click
 
+    from engine.records import Deal
     from engine.results import PayoutLine, Statement
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,9 @@ class TableSource:
     ``columns`` returns the header of formats that have one, so that a
     missing column is reported even when the table has no rows. Without
     it, each row's own keys are checked.
+
+    ``delimiter`` and ``encoding`` describe a delimited text file, so
+    that a reader other than ``rows`` (DuckDB's) can read it whole.
     """
 
     name: str
@@ -74,6 +77,8 @@ class TableSource:
     path: Path | None = None
     format: str | None = None
     columns: Callable[[], tuple[str, ...]] | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
 
 
 class Connector(ABC):
@@ -500,6 +505,8 @@ def evaluate_metric(
     every aggregate. The result is ``None`` when the formula has no value,
     for instance a ratio whose denominator is 0.
     """
+    from engine.records import Deal
+
     parts = {
         key: _Accumulator(metric, key, aggregate)
         for key, aggregate in metric.aggregates.items()

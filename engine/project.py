@@ -8,6 +8,7 @@ environment variable that ``store.url_env`` names.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,7 +19,12 @@ from . import schema
 from .errors import ConfigError, Finding, InvalidPlanError, YamlSyntaxError
 from .yamlio import load_yaml
 
+logger = logging.getLogger(__name__)
+
 PROJECT_FILE = "attain.yaml"
+# Under the "auto" engine, a deal file larger than this (about 20,000
+# deals) is read into DuckDB rather than into Python objects.
+AUTO_BYTES = 2_000_000
 STANDARD_SOURCES = (
     "deals", "roster", "quotas", "splits", "exchange_rates", "snapshots",
     "target_incentives",
@@ -124,8 +130,13 @@ def read_inputs(
     deal_fields: dict[str, str] | None = None,
     *,
     snapshots: bool = False,
+    engine: str = "python",
 ) -> tuple[Any, dict[str, str]]:
     """The project's data as typed records, and a hash of each source.
+
+    With ``engine`` ``duckdb`` the deal ledger is read into DuckDB (a
+    :class:`~engine.bulk.DealTable`), and with ``auto`` when its file is
+    larger than ``AUTO_BYTES``; otherwise it is a list of deals.
 
     ``deal_fields`` are the types plan files declare for extra deal
     columns; the project file may declare the same, not differently.
@@ -149,7 +160,7 @@ def read_inputs(
 
     columns = _column_types(project.deal_columns, deal_fields or {})
     inputs = Inputs(
-        deals=reader.read_deals(sources["deals"], column_types=columns),
+        deals=_ledger(sources["deals"], columns, engine),
         roster=reader.read_roster(
             sources["roster"],
             column_types=project.data["roster"].get("columns", {}),
@@ -179,6 +190,26 @@ def read_inputs(
             column = project.data[name].get("column", "account")
             inputs.lists[name] = reader.read_list(source, column)
     return inputs, hashes
+
+
+def _ledger(source, columns: dict[str, str], engine: str):
+    """The deals, as a list or read into DuckDB as ``engine`` asks."""
+    from . import data as reader
+
+    path = source.path
+    large = path is not None and Path(path).is_file() and (
+        Path(path).stat().st_size > AUTO_BYTES
+    )
+    if engine == "python" or (engine == "auto" and not large):
+        return reader.read_deals(source, column_types=columns)
+    from .bulk import DealTable
+    from .columnar import NotColumnar
+
+    try:
+        return DealTable.read(source, columns)
+    except NotColumnar as exc:
+        logger.info("The deal ledger is read in Python: %s", exc)
+        return reader.read_deals(source, column_types=columns)
 
 
 def _column_types(project: dict, plans: dict) -> dict[str, str]:

@@ -64,6 +64,9 @@ class RunResult:
     inputs: dict[str, str]
     lines: list[PayoutLine]
     status: str = "succeeded"
+    # Crediting (with currency and rate policy) to the SHA-256 of the
+    # Parquet file holding its credits, for runs that wrote one.
+    credit_tables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

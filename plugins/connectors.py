@@ -46,6 +46,8 @@ class CsvConnector(Connector):
             path=path,
             format=self.format,
             columns=table.header,
+            delimiter=table.delimiter,
+            encoding=table.encoding,
         )
 
     def _delimiter(self, options: Mapping[str, Any]) -> str:

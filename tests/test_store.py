@@ -21,7 +21,8 @@ from engine.store import store as store_module
 
 UTC = timezone.utc
 BIG = Decimal("12345678901234567.1234567890")
-TABLES = ("runs", "run_plans", "run_inputs", "payout_lines", "run_totals")
+TABLES = ("runs", "run_plans", "run_inputs", "payout_lines", "run_totals",
+          "run_credit_tables")
 
 
 def line(
@@ -96,9 +97,11 @@ def columns(url: str) -> dict[str, set[str]]:
     try:
         with engine.connect() as connection:
             found = inspect(connection)
+            present = set(found.get_table_names())
             return {
                 table: {c["name"] for c in found.get_columns(table)}
                 for table in ("attain_meta",) + TABLES
+                if table in present
             }
     finally:
         engine.dispose()
@@ -463,7 +466,7 @@ def test_version_1_store_is_migrated_and_keeps_its_run(store_url: str):
         store.save_run(make_run())
         listed = store.list_runs()
 
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
     assert old.status == "succeeded"
     assert old.started_at == datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     assert old.plans == [
@@ -476,6 +479,15 @@ def test_version_1_store_is_migrated_and_keeps_its_run(store_url: str):
     assert [s.run_id for s in listed][1] == V1_RUN_ID
     assert listed[1].total_by_currency == {"USD": BIG}
     assert "status" in columns(store_url)["runs"]
+    assert "run_credit_tables" in columns(store_url)
+
+
+def test_run_keeps_the_names_of_its_credit_tables(store: Store):
+    run = make_run()
+    run.credit_tables = {"new-business/USD/close_date": "ab" * 32}
+    store.save_run(run)
+
+    assert store.get_run(run.run_id).credit_tables == run.credit_tables
 
 
 def test_migrated_store_has_the_tables_of_a_new_one(

@@ -71,6 +71,17 @@ class RunInputRow(StoreModel, table=True):
     content_hash: str
 
 
+class RunCreditTableRow(StoreModel, table=True):
+    """A credit table of a run: a Parquet file beside the store, named by
+    the SHA-256 of its content."""
+
+    __tablename__ = "run_credit_tables"
+
+    run_id: str = Field(foreign_key="runs.run_id", primary_key=True)
+    crediting: str = Field(primary_key=True)
+    content_hash: str
+
+
 class PayoutLineRow(StoreModel, table=True):
     __tablename__ = "payout_lines"
 

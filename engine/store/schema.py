@@ -18,6 +18,7 @@ from engine.store.models import (
     AdjustmentRow,
     ClosedPeriodRow,
     MetaRow,
+    RunCreditTableRow,
     metadata,
     table_of,
 )
@@ -60,11 +61,20 @@ def _add_closing_tables(connection: Connection) -> None:
     metadata.create_all(connection, tables=tables)
 
 
+def _add_credit_tables(connection: Connection) -> None:
+    """Version 5 names the credit tables a run wrote beside the store.
+
+    Runs recorded before it wrote none.
+    """
+    metadata.create_all(connection, tables=[table_of(RunCreditTableRow)])
+
+
 # MIGRATIONS[n - 1] takes a database from version n to version n + 1.
 MIGRATIONS: list[Migration] = [
     _add_run_status,
     _add_plan_provenance,
     _add_closing_tables,
+    _add_credit_tables,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS) + 1

@@ -29,6 +29,7 @@ from engine.store.models import (
     AdjustmentRow,
     ClosedPeriodRow,
     PayoutLineRow,
+    RunCreditTableRow,
     RunInputRow,
     RunPlanRow,
     RunRow,
@@ -364,6 +365,10 @@ def _insert_run(connection: Connection, run: RunResult, where: str) -> None:
     connection.execute(insert(runs), [_run_row(run)])
     _insert_rows(connection, RunPlanRow, _plan_rows(run))
     _insert_rows(connection, RunInputRow, _input_rows(run))
+    _insert_rows(connection, RunCreditTableRow, (
+        {"run_id": run.run_id, "crediting": key, "content_hash": digest}
+        for key, digest in run.credit_tables.items()
+    ))
     _insert_rows(connection, PayoutLineRow, _line_rows(run))
     _insert_rows(connection, RunTotalRow, _total_rows(run))
 
@@ -502,6 +507,11 @@ def _load_run(session: Session, run_id: str) -> RunResult:
         .where(RunInputRow.run_id == run_id)
         .order_by(col(RunInputRow.name))
     ).all()
+    credit_tables = session.exec(
+        select(RunCreditTableRow)
+        .where(RunCreditTableRow.run_id == run_id)
+        .order_by(col(RunCreditTableRow.crediting))
+    ).all()
 
     return RunResult(
         run_id=run.run_id,
@@ -520,6 +530,7 @@ def _load_run(session: Session, run_id: str) -> RunResult:
         inputs={i.name: i.content_hash for i in inputs},
         lines=_load_lines(session, run_id),
         status=run.status,
+        credit_tables={c.crediting: c.content_hash for c in credit_tables},
     )
 
 

@@ -1,0 +1,828 @@
+"""Large ledgers, evaluated where the deals live.
+
+A :class:`DealTable` is the deal ledger read straight into DuckDB: a
+CSV file by DuckDB's own reader, any other connector's rows in batches.
+No Python object is made per deal. :class:`BulkStage` then computes the
+whole first stage in SQL: credits with their exact DECIMAL amounts, and
+each measure summed or counted per payee and period. Only that small
+aggregated table comes back to Python, where the second stage (rates,
+caps, draws, rounding) runs as it always does.
+
+Nothing is divided in SQL: a split share is the percent times 0.01 and
+an average is divided in Python. Everything the SQL path cannot do
+exactly raises :class:`~engine.columnar.NotColumnar`, and the plan is
+computed in Python from the ledger read back out of the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .columnar import (
+    INTEGER,
+    NotColumnar,
+    OWN,
+    ColumnarStage,
+    _key,
+    _listed,
+    _refusals,
+)
+from .data import DEAL_COLUMNS, DEAL_REQUIRED, declare_columns, iter_deals
+from .errors import DataError
+from .measures import MeasureResult, MeasureTable, _formula, _metric_stages
+from .measures import plan_measures
+from .records import LOST, WON, Deal
+from .spec import Crediting, Measure, Plan
+from .sql import DATE, FLAG, NUMBER, TEXT, compile_value, literal, quote
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+# Rows of a connector that yields them are loaded this many at a time.
+BATCH = 100_000
+# A decimal column is read with this many places, then narrowed to the
+# places its values use; a value with more is left to Python.
+PLACES = 9
+WHOLE = 38 - PLACES
+
+_KINDS = {"string": TEXT, "decimal": NUMBER, "integer": NUMBER,
+          "boolean": FLAG, "date": DATE}
+# A plain decimal (as the Python reader takes it) that DECIMAL(38, 9)
+# holds exactly: at most 29 digits before the point and 9 after.
+_EXACT = (
+    f"[+-]?0*([0-9]{{1,{WHOLE}}}([.][0-9]{{0,{PLACES}}})?|[.][0-9]{{1,{PLACES}}})"
+)
+_INTEGER = "[+-]?[0-9]+"
+_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+class DealTable:
+    """The deal ledger as a DuckDB table, in the order of its rows.
+
+    The table ``deals`` (a view over what was read) has the engine's own
+    columns (``@deal``, ``@id``, ``@day``, ``@owner``, ``@stage``,
+    ``@amount``, ``@currency``) and every column of the ledger, typed as
+    the input contract and the project declare them.
+    """
+
+    def __init__(self, con, source, columns: dict[str, str], present, rows):
+        self.con = con
+        self.source = source
+        self.columns = columns
+        self.present = present
+        self.rows = rows
+        self.kinds = {name: _KINDS[columns[name]] for name in present}
+        self._deals: list[Deal] | None = None
+
+    # -- reading -----------------------------------------------------------
+
+    @classmethod
+    def read(cls, source, column_types: Mapping[str, str] = {}, *,
+             con=None) -> DealTable:
+        """Read ``source`` into DuckDB: a UTF-8 CSV file directly, any
+        other table through its rows, checked, in batches."""
+        con = con or connect()
+        columns = declare_columns(DEAL_COLUMNS, column_types)
+        if _direct(source):
+            table = cls._from_file(con, source, columns)
+            if table is not None:
+                return table
+        return cls._from_rows(con, source, columns)
+
+    @classmethod
+    def _from_file(cls, con, source, columns) -> DealTable | None:
+        """The CSV read by DuckDB; None when a row needs the row-by-row
+        reader to say what is wrong with it (or to accept it)."""
+        header = source.columns()
+        from .data import check_columns
+
+        check_columns(source.name, 1, header, DEAL_REQUIRED, "The header has")
+        own = [n for n in header if n.startswith(OWN)]
+        if own:
+            raise NotColumnar(f"A deal column is named {own[0]!r}.")
+        present = list(dict.fromkeys(header))
+        raw = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in present)
+        scan = (
+            f"read_csv({literal(str(source.path))}, header = true, "
+            f"columns = {{{raw}}}, auto_detect = false, "
+            f"delim = {literal(source.delimiter or ',')}, quote = '\"', "
+            "escape = '\"', strict_mode = true, null_padding = false, "
+            "all_varchar = true)"
+        )
+        with _refusals():
+            _create(con, scan, present, columns)
+        if not _clean(con):
+            return None
+        return cls._finish(con, source, columns, present)
+
+    @classmethod
+    def _from_rows(cls, con, source, columns) -> DealTable:
+        """Rows checked one by one, as the Python path reads them, and
+        loaded a batch at a time through a CSV file DuckDB reads."""
+        present = list(columns)
+        folder = tempfile.mkdtemp(prefix="attain-deals-")
+        path = os.path.join(folder, "batch.csv")
+        raw = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in present)
+        scan = (
+            f"read_csv({literal(path)}, header = false, columns = {{{raw}}}, "
+            "auto_detect = false, quote = '\"', escape = '\"', "
+            "nullstr = '\\N', strict_mode = true, all_varchar = true)"
+        )
+        created = False
+        try:
+            for batch in _batches(iter_deals(source, column_types=columns)):
+                _write_batch(path, present, batch)
+                with _refusals():
+                    _create(con, scan, present, columns, append=created)
+                created = True
+            if not created:
+                _write_batch(path, present, [])
+                _create(con, scan, present, columns)
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+            os.rmdir(folder)
+        if not _clean(con):
+            raise NotColumnar("A deal that reads in Python does not in SQL.")
+        return cls._finish(con, source, columns, present)
+
+    @classmethod
+    def _finish(cls, con, source, columns, present) -> DealTable:
+        """Name the engine's own columns beside the ledger's."""
+        currency = "currency" if "currency" in present else "NULL"
+        selected = ", ".join(quote(n) for n in present)
+        con.execute(
+            'CREATE OR REPLACE VIEW deals AS SELECT rowid AS "@deal", '
+            'deal_id AS "@id", close_date AS "@day", owner AS "@owner", '
+            f"CASE stage WHEN '{WON}' THEN '{WON}' WHEN '{LOST}' THEN "
+            f"'{LOST}' ELSE 'open' END AS \"@stage\", amount AS \"@amount\", "
+            f'{currency} AS "@currency", {selected} FROM deal_rows'
+        )
+        rows = con.execute("SELECT count(*) FROM deal_rows").fetchone()[0]
+        logger.debug("Read %d deals into DuckDB", rows)
+        return cls(con, source, columns, present, rows)
+
+    # -- what the evaluation asks of the ledger ----------------------------
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def first_unknown_owner(self, payees: Iterable[str]) -> Deal | None:
+        """The first deal whose owner is not one of ``payees``."""
+        self.con.execute("CREATE OR REPLACE TEMP TABLE known (payee VARCHAR)")
+        self.con.executemany("INSERT INTO known VALUES (?)",
+                             [(p,) for p in payees])
+        found = self.con.execute(
+            'SELECT min("@deal") FROM deals WHERE "@owner" NOT IN '
+            "(SELECT payee FROM known)"
+        ).fetchone()[0]
+        if found is None:
+            return None
+        return self.deals_where(f'"@deal" = {found}')[0]
+
+    def last_close(self) -> date | None:
+        return self.con.execute('SELECT max("@day") FROM deals').fetchone()[0]
+
+    def cancelling(self) -> list[Deal]:
+        """The rows that cancel another, as deals."""
+        if "cancels" not in self.present:
+            return []
+        return self.deals_where("NULLIF(cancels, '') IS NOT NULL")
+
+    def by_ids(self, ids: Iterable[str]) -> list[Deal]:
+        self.con.execute("CREATE OR REPLACE TEMP TABLE wanted (id VARCHAR)")
+        self.con.executemany("INSERT INTO wanted VALUES (?)",
+                             [(i,) for i in set(ids)])
+        return self.deals_where('"@id" IN (SELECT id FROM wanted)')
+
+    def deals(self) -> list[Deal]:
+        """Every deal as a Python object, for a plan the SQL path cannot
+        compute; read once."""
+        if self._deals is None:
+            self._deals = self.deals_where("TRUE")
+        return self._deals
+
+    def deals_where(self, condition: str) -> list[Deal]:
+        """The deals a condition over the table's columns selects, in the
+        order of the ledger."""
+        names = list(self.columns)
+        types = self._narrowed()
+        selected = [
+            "NULL" if n not in self.present
+            else f"CAST({quote(n)} AS {types[n]})" if n in types
+            else quote(n)
+            for n in names
+        ]
+        cursor = self.con.execute(
+            f'SELECT "@deal", {", ".join(selected)} FROM deals '
+            f'WHERE {condition} ORDER BY "@deal"'
+        )
+        found = []
+        first = self.first_row
+        while batch := cursor.fetchmany(BATCH):
+            for index, *values in batch:
+                found.append(_deal(self.source.name, first + index,
+                                   dict(zip(names, values))))
+        return found
+
+    def _narrowed(self) -> dict[str, str]:
+        """Decimal columns as Python gets them: with the places their
+        values use, not the places they were read with."""
+        if not hasattr(self, "_types"):
+            decimals = [n for n in self.present
+                        if self.columns[n] == "decimal"]
+            self._types = _narrow(self.con, decimals)
+        return self._types
+
+    @property
+    def first_row(self) -> int:
+        """The row number a person sees for the first deal."""
+        return 2 if self.source.format == "csv" else 1
+
+
+def connect(memory_limit: str | None = None, temp_directory: str | None = None):
+    """An in-process DuckDB with the limits the environment asks for."""
+    config = {}
+    memory_limit = memory_limit or os.environ.get("ATTAIN_DUCKDB_MEMORY_LIMIT")
+    temp_directory = temp_directory or os.environ.get("ATTAIN_DUCKDB_TEMP")
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory:
+        config["temp_directory"] = temp_directory
+    con = duckdb.connect(config=config)
+    # Rows keep the ledger's order, which errors and tie-breaks rely on.
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def _direct(source) -> bool:
+    return (
+        source.format == "csv" and source.path is not None
+        and source.columns is not None
+        and (source.encoding or "utf-8") in ("utf-8", "utf-8-sig")
+    )
+
+
+def _typed(name: str, kind: str) -> tuple[str, str]:
+    """SQL for a column's value, and for whether its text was not a
+    value of its kind (as the Python reader would say)."""
+    text = f"NULLIF(trim({quote(name)}), '')"
+    if kind == "string":
+        return text, "FALSE"
+    if kind == "decimal":
+        value = f"TRY_CAST({text} AS DECIMAL(38, {PLACES}))"
+        return value, (
+            f"({text} IS NOT NULL AND NOT regexp_full_match({text}, "
+            f"'{_EXACT}'))"
+        )
+    if kind == "integer":
+        value = f"TRY_CAST({text} AS BIGINT)"
+        fits = f"regexp_full_match({text}, '{_INTEGER}')"
+    elif kind == "boolean":
+        lower = f"lower({text})"
+        value = (
+            f"CASE WHEN {lower} IN ('true', 'yes', '1') THEN TRUE "
+            f"WHEN {lower} IN ('false', 'no', '0') THEN FALSE END"
+        )
+        fits = "TRUE"
+    else:
+        value = (
+            f"CASE WHEN regexp_full_match({text}, '{_DATE}') "
+            f"THEN TRY_CAST({text} AS DATE) END"
+        )
+        fits = "TRUE"
+    return value, (
+        f"({text} IS NOT NULL AND (NOT coalesce({fits}, FALSE) "
+        f"OR {value} IS NULL))"
+    )
+
+
+def _create(con, scan: str, present, columns, append: bool = False) -> None:
+    """Create (or add to) ``deal_rows`` from a scan of text columns, with
+    ``@bad`` marking a row the Python reader would refuse."""
+    values, bad = {}, []
+    for name in present:
+        value, wrong = _typed(name, columns[name])
+        values[name] = value
+        bad.append(wrong)
+    for name in DEAL_REQUIRED:
+        bad.append(f"{values[name]} IS NULL")
+    if "stage" in values:
+        stage = values["stage"]
+        values["stage"] = (
+            f"CASE WHEN {stage} IS NULL THEN '{WON}' WHEN lower({stage}) IN "
+            f"('{WON}', '{LOST}') THEN lower({stage}) ELSE {stage} END"
+        )
+    if "currency" in values:
+        currency = values["currency"]
+        bad.append(f"NOT coalesce(regexp_full_match({currency}, "
+                   "'[A-Za-z]{3}'), TRUE)")
+        values["currency"] = f"upper({currency})"
+    for name, top in (("probability", 1), ("split_percent", 100)):
+        if name in values:
+            bad.append(f"NOT coalesce({values[name]} BETWEEN 0 AND {top}, "
+                       "TRUE)")
+    selected = ", ".join(f"{v} AS {quote(n)}" for n, v in values.items())
+    query = f'SELECT {selected}, ({" OR ".join(bad)}) AS "@bad" FROM {scan}'
+    if append:
+        con.execute(f"INSERT INTO deal_rows {query}")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE deal_rows AS {query}")
+
+
+def _clean(con) -> bool:
+    """No row the Python reader would refuse, and no deal id twice."""
+    bad, rows, ids = con.execute(
+        'SELECT count(*) FILTER (WHERE "@bad"), count(*), '
+        "count(DISTINCT deal_id) FROM deal_rows"
+    ).fetchone()
+    return not bad and rows == ids
+
+
+def _narrow(con, decimals: list[str]) -> dict[str, str]:
+    """The narrowest exact DECIMAL type of each decimal column."""
+    if not decimals:
+        return {}
+    parts = []
+    for name in decimals:
+        column = quote(name)
+        parts.append(f"max(abs({column}))")
+        parts += [
+            f"bool_and({column} = round({column}, {places}))"
+            for places in range(PLACES)
+        ]
+    found = con.execute(
+        f"SELECT {', '.join(parts)} FROM deal_rows"
+    ).fetchone()
+    types = {}
+    step = PLACES + 1
+    for index, name in enumerate(decimals):
+        largest, *exact = found[index * step:(index + 1) * step]
+        places = next((p for p, ok in enumerate(exact) if ok is not False),
+                      PLACES)
+        whole = len(str(int(largest))) if largest else 1
+        types[name] = f"DECIMAL({min(38, max(18, whole + places))}, {places})"
+    return types
+
+
+def _batches(rows: Iterator, size: int = BATCH) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_batch(path: str, names: list[str], deals: list[Deal]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        for deal in deals:
+            values = deal.attributes
+            writer.writerow([_text(values.get(n)) for n in names])
+
+
+def _text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return str(value)
+
+
+def _deal(source: str, row: int, values: dict[str, Any]) -> Deal:
+    return Deal(
+        deal_id=values["deal_id"],
+        close_date=values["close_date"],
+        amount=values["amount"],
+        owner=values["owner"],
+        currency=values["currency"],
+        stage=values["stage"],
+        type=values["type"],
+        attributes=values,
+        source=source,
+        row=row,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The first stage in SQL
+# ---------------------------------------------------------------------------
+
+
+class BulkStage(ColumnarStage):
+    """Credits and measures of a :class:`DealTable`, all in SQL.
+
+    ``columns`` are the deal columns each crediting's plans read in their
+    measures: they travel with the credits, so that measuring never joins
+    the credits to the ledger again.
+    """
+
+    def __init__(self, catalog, inputs, roster, metrics, table: DealTable):
+        super().__init__(catalog, inputs, roster, metrics)
+        self.con.close()
+        self.con = table.con
+        self._tables.con = table.con
+        self.table = table
+        self._bulk: dict[str, str] = {}
+        self._windows = 0
+
+    def close(self) -> None:
+        self._tables.close()
+
+    def _deals(self) -> dict[str, str | None]:
+        if self._deal_kinds is None:
+            self._deal_kinds = dict(self.table.kinds)
+            self._load_roster()
+        return self._deal_kinds
+
+    # -- credits -----------------------------------------------------------
+
+    def credit_table(self, plan: Plan) -> str:
+        """The credits of the plan's crediting in the plan's currency:
+        deal, payee, type, share and exact amount, with the deal columns
+        the measures read."""
+        key = _key(plan)
+        if key in self._bulk:
+            return self._bulk[key]
+        crediting = self.catalog.creditings[plan.crediting]
+        kinds = self._deals()
+        with _refusals():
+            self._refuse_split_errors(crediting)
+            basis = self._basis(plan, crediting)
+            owners = f"bulk_owners_{len(self._bulk)}"
+            self.con.execute(
+                f"CREATE TEMP TABLE {owners} AS {self._owners_sql(crediting)}"
+            )
+            parts = [
+                f'SELECT "@deal", "@payee", "@type", "@share" FROM {owners}'
+            ]
+            parts += [
+                f'SELECT "@deal", "@payee", "@type", "@share" FROM '
+                f"({self._overlay_sql(index, overlay)})"
+                for index, overlay in enumerate(crediting.overlays)
+            ]
+            if crediting.rollup_roles is not None:
+                parts.append(self._rollups(crediting, owners))
+            carried = [
+                f"d.{quote(n)}" for n in sorted(self._read(plan.crediting))
+                if n in kinds and n not in _CREDIT_NAMES
+            ]
+            table = f"bulk_credits_{len(self._bulk)}"
+            self.con.execute(
+                f'CREATE TEMP TABLE {table} AS SELECT c."@deal", c."@payee", '
+                'c."@type", c."@share", d."@id", d."@day", d."@stage", '
+                f'd."@owner", {basis} * c."@share" AS "@credit"'
+                + "".join(f", {c}" for c in carried)
+                + f" FROM ({' UNION ALL '.join(parts)}) c "
+                'JOIN deals d USING ("@deal")'
+            )
+            self.con.execute(f"DROP TABLE {owners}")
+        self._bulk[key] = table
+        return table
+
+    def _rollups(self, crediting: Crediting, owners: str) -> str:
+        chains = self._chains(crediting, owners)
+        return (
+            'SELECT o."@deal", m."@manager" AS "@payee", \'rollup\' AS '
+            f'"@type", o."@share" FROM {owners} o JOIN deals d '
+            'USING ("@deal") ASOF JOIN changes c ON d."@day" >= c."@start" '
+            f'JOIN {chains} m ON m."@payee" = o."@payee" '
+            'AND m."@epoch" = c."@epoch"'
+        )
+
+    def _refuse_split_errors(self, crediting: Crediting) -> None:
+        if self._split_errors(crediting):
+            raise NotColumnar("A deal's splits do not add up.")
+
+    def _basis(self, plan: Plan, crediting: Crediting) -> str:
+        """SQL for a deal's credit basis: its amount, converted at the
+        plan's rates, after the windfall rule."""
+        amount = self._converted(plan)
+        rule = crediting.windfall
+        if rule is None:
+            return amount
+        above, share = literal(rule.above), literal(rule.credit)
+        excess = f"(abs({amount}) - {above}) * {share}"
+        return (
+            f"(CASE WHEN abs({amount}) <= {above} THEN {amount} "
+            f"WHEN {amount} > 0 THEN {above} + {excess} "
+            f"ELSE -({above} + {excess}) END)"
+        )
+
+    def _converted(self, plan: Plan) -> str:
+        """The amount in the plan's currency. Rates are looked up in
+        Python for each currency and day, and must be exact decimals."""
+        currency = literal(plan.currency)
+        pairs = self.con.execute(
+            'SELECT DISTINCT "@currency", "@day" FROM deals WHERE '
+            f'"@currency" IS NOT NULL AND "@currency" <> {currency}'
+        ).fetchall()
+        if not pairs:
+            return 'd."@amount"'
+        from .columnar import _Rates
+
+        rate_of = _Rates(plan, self.inputs.rates)
+        rows = []
+        for other, day in pairs:
+            probe = Deal("", day, ZERO, "", currency=other)
+            rate = rate_of(probe)
+            if rate is None:
+                raise NotColumnar(f"No exchange rate from {other} on {day}.")
+            if len(rate.as_tuple().digits) > 18:
+                raise NotColumnar(f"The rate {rate} has too many digits.")
+            rows.append((other, day, rate))
+        table = f"rates_{len(self._bulk)}"
+        self._tables.load(table, [
+            ("@currency", TEXT, [r[0] for r in rows]),
+            ("@on", DATE, [r[1] for r in rows]),
+            ("@rate", NUMBER, [r[2] for r in rows]),
+        ])
+        return (
+            f'(CASE WHEN d."@currency" IS NULL OR d."@currency" = {currency} '
+            f'THEN d."@amount" ELSE d."@amount" * (SELECT r."@rate" FROM '
+            f'{table} r WHERE r."@currency" = d."@currency" AND r."@on" = '
+            'd."@day") END)'
+        )
+
+    def _read(self, crediting: str) -> set[str]:
+        """Deal columns the measures of this crediting's plans read."""
+        names: set[str] = set()
+        for plan in self.catalog.plans:
+            if plan.crediting != crediting:
+                continue
+            for measure in plan_measures(plan):
+                if measure.where is not None:
+                    names |= measure.where.names
+                if measure.aggregate in ("sum", "average", "distinct"):
+                    names |= _names(measure)
+        return names
+
+    # -- measures ----------------------------------------------------------
+
+    def measure(self, plan, windows, skip=frozenset()):
+        """Every measure of the plan for each window, aggregated in SQL;
+        no contributions, as they stay in the credit table."""
+        windows = list(windows)
+        refuse_plan(plan, self.metrics)
+        measures = [
+            _metric_stages(m, self.metrics) for m in plan_measures(plan)
+        ]
+        counted = [m for m in measures if m.aggregate != "formula"]
+        found: dict[tuple[str, str], list] = {}
+        if windows and counted:
+            table = self.credit_table(plan)
+            with _refusals():
+                found = self._aggregates(table, counted, windows, skip)
+        return [], self._table(measures, counted, windows, found)
+
+    def _aggregates(self, table, counted, windows, skip):
+        name = f"bulk_windows_{self._windows}"
+        self._windows += 1
+        self._tables.load(name, [
+            ("@window_payee", TEXT, [w[0] for w in windows]),
+            ("@key", TEXT, [w[1] for w in windows]),
+            ("@first", DATE, [w[2] for w in windows]),
+            ("@last", DATE, [w[3] for w in windows]),
+        ])
+        kinds = {**self._deals(), **_CREDIT_KINDS}
+        columns = []
+        for index, measure in enumerate(counted):
+            test = self._counts(measure, kinds)
+            columns += _aggregate_sql(measure, test, kinds, index)
+        skipped = ""
+        if skip:
+            skipped = f' AND x."@id" NOT IN ({_listed(sorted(skip))})'
+        query = (
+            f'SELECT "@window_payee", "@key", {", ".join(columns)} FROM '
+            f'(SELECT *, "@credit" AS credit, "@share" AS credit_share, '
+            f'"@type" AS credit_type FROM {table}) x JOIN {name} w '
+            'ON "@window_payee" = "@payee" AND "@day" BETWEEN "@first" '
+            f'AND "@last"{skipped} GROUP BY ALL'
+        )
+        return {
+            (payee, key): values
+            for payee, key, *values in self.con.execute(query).fetchall()
+        }
+
+    def _table(self, measures, counted, windows, found) -> MeasureTable:
+        table: MeasureTable = {}
+        empty = [None] * (2 * len(counted))
+        for payee, key, _, _ in windows:
+            values = found.get((payee, key), empty)
+            results: dict[str, MeasureResult] = {}
+            index = 0
+            for measure in measures:
+                if measure.aggregate == "formula":
+                    results[measure.id] = _formula(measure, results)
+                    continue
+                first, second = values[2 * index], values[2 * index + 1]
+                results[measure.id] = _result(measure, first, second)
+                index += 1
+            table[(payee, key)] = results
+        return table
+
+    # -- the credit table as a file ----------------------------------------
+
+    def write_credits(self, folder: Path) -> dict[str, str]:
+        """Each credit table as Parquet in ``folder``, named by the hash of
+        its content; returns crediting and currency to that hash."""
+        folder.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for key, table in sorted(self._bulk.items()):
+            written[key] = write_parquet(
+                self.con,
+                'SELECT "@id" AS deal_id, "@day" AS close_date, "@payee" AS '
+                'payee_id, "@type" AS credit_type, "@share" AS share, '
+                f'"@credit" AS credit FROM {table} ORDER BY "@deal", '
+                '"@payee", "@type"',
+                folder,
+            )
+        return written
+
+    def payee_deals(self, payee: str) -> set[str]:
+        """The ids of every deal that credits ``payee`` under any plan
+        computed so far."""
+        found: set[str] = set()
+        for table in self._bulk.values():
+            rows = self.con.execute(
+                f'SELECT DISTINCT "@id" FROM {table} WHERE "@payee" = ?',
+                [payee],
+            ).fetchall()
+            found.update(r[0] for r in rows)
+        return found
+
+
+_CREDIT_NAMES = ("credit", "credit_share", "credit_type")
+_CREDIT_KINDS = {"credit": NUMBER, "credit_share": NUMBER,
+                 "credit_type": TEXT}
+
+
+def refuse_plan(plan: Plan, metrics) -> None:
+    """What the SQL path does not compute: pay per deal, metrics from
+    plugins, and cancellations clawed back deal by deal."""
+    for component in plan.components.values():
+        if getattr(component.rule, "per", None) == "deal":
+            raise NotColumnar(
+                f"Component '{component.id}' applies its rates per deal."
+            )
+    for measure in plan_measures(plan):
+        if measure.aggregate == "metric":
+            raise NotColumnar(
+                f"Measure '{measure.id}' is computed by a plugin metric."
+            )
+
+
+def _names(measure: Measure) -> set[str]:
+    argument = measure.argument
+    if isinstance(argument, str):
+        return {argument}
+    return set(getattr(argument, "names", ()))
+
+
+def _aggregate_sql(measure: Measure, test: str, kinds, index: int) -> list:
+    """Two aggregate columns per measure; what they hold depends on the
+    aggregate (a sum and nothing, a count, a sum and a count)."""
+    kind = measure.aggregate
+    if kind == "count":
+        return [
+            f'count(DISTINCT CASE WHEN {test} THEN x."@deal" END) AS "@a{index}"',
+            f'NULL AS "@b{index}"',
+        ]
+    if kind == "distinct":
+        column = quote(measure.argument)
+        if measure.argument not in kinds:
+            return [f'0 AS "@a{index}"', f'NULL AS "@b{index}"']
+        return [
+            f"count(DISTINCT CASE WHEN {test} THEN {column} END) "
+            f'AS "@a{index}"',
+            f'NULL AS "@b{index}"',
+        ]
+    value = compile_value(measure.argument, kinds)
+    if _value_kind(measure, kinds) != NUMBER:
+        raise NotColumnar(f"Measure '{measure.id}' does not sum numbers.")
+    chosen = f"CASE WHEN {test} THEN {value} END"
+    return [f'sum({chosen}) AS "@a{index}"', f'count({chosen}) AS "@b{index}"']
+
+
+def _value_kind(measure: Measure, kinds) -> str | None:
+    from .sql import _bind, _kind
+
+    return _kind(_bind(measure.argument, kinds, None), kinds)
+
+
+def _result(measure: Measure, first, second) -> MeasureResult:
+    kind = measure.aggregate
+    if kind == "sum":
+        value = ZERO if first is None else Decimal(first)
+        return MeasureResult(value, [], itemised=False)
+    if kind == "count":
+        return MeasureResult(Decimal(first or 0), [], itemised=False)
+    if kind == "distinct":
+        return MeasureResult(Decimal(first or 0), [], additive=False,
+                             itemised=False)
+    value = Decimal(first) / second if second else None
+    return MeasureResult(value, [], additive=False, itemised=False)
+
+
+def write_parquet(con, query: str, folder: Path) -> str:
+    """Write a query's rows as Parquet named by the SHA-256 of the file;
+    returns the hash. The same rows give the same file and the same name."""
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".credits-",
+                                suffix=".parquet")
+    os.close(fd)
+    try:
+        con.execute(
+            f"COPY ({query}) TO {literal(temp)} (FORMAT parquet, "
+            "COMPRESSION zstd)"
+        )
+        digest = hashlib.sha256()
+        with open(temp, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        name = digest.hexdigest()
+        os.replace(temp, folder / f"{name}.parquet")
+        return name
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def payee_inputs(catalog, inputs, payee: str, metrics):
+    """The inputs with only the deals that credit ``payee`` (and the
+    deals they cancel), as Python objects: a payee's pay depends on no
+    other deal, so the Python path explains it deal by deal."""
+    from dataclasses import replace
+
+    from .roster import Roster
+
+    table: DealTable = inputs.deals
+    stage = BulkStage(catalog, inputs, Roster(inputs.roster), metrics, table)
+    try:
+        for plan in catalog.plans:
+            stage.credit_table(plan)
+        ids = stage.payee_deals(payee)
+    except NotColumnar:
+        deals = table.deals()
+    else:
+        deals = table.by_ids(ids)
+        cancelled = {d.attributes.get("cancels") for d in deals} - {None, ""}
+        if cancelled - ids:
+            deals = table.by_ids(ids | cancelled)
+    finally:
+        stage.close()
+    return replace(inputs, deals=deals, through=table.last_close())
+
+
+def write_credit_lists(credits: Mapping[str, list], folder: Path
+                       ) -> dict[str, str]:
+    """Credits computed in Python, written as the columnar stage writes
+    its credit tables; a table with a number DuckDB cannot hold exactly
+    is left out."""
+    from .columnar import MIXED, _Tables
+
+    written = {}
+    con = connect()
+    tables = _Tables(con)
+    try:
+        for key, found in sorted(credits.items()):
+            if not found:
+                continue
+            kinds = tables.load("credit_list", [
+                ("deal_id", TEXT, [c.deal.deal_id for c in found]),
+                ("close_date", DATE, [c.deal.close_date for c in found]),
+                ("payee_id", TEXT, [c.payee_id for c in found]),
+                ("credit_type", TEXT, [c.credit_type for c in found]),
+                ("share", NUMBER, [c.share for c in found]),
+                ("credit", NUMBER, [c.amount for c in found]),
+            ])
+            if MIXED in kinds.values():
+                logger.warning("The credits of %s have a number of more than "
+                               "38 digits; they are not written.", key)
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            written[key] = write_parquet(
+                con, "SELECT * FROM credit_list", folder
+            )
+    finally:
+        tables.close()
+        con.close()
+    return written

@@ -1,0 +1,361 @@
+"""A ledger read into DuckDB gives the payout lines the Python path gives.
+
+The bulk path reads the deal file with DuckDB's own reader (or a
+connector's rows in batches), computes credits and measures in SQL and
+only the aggregated measures come back to Python. Generated plans over
+generated ledgers must pay the same, to the cent, as the Python path;
+what the SQL path cannot do must fall back and still pay the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+import test_columnar as generated
+from engine import bulk
+from engine.bulk import DealTable
+from engine.columnar import NotColumnar
+from engine.errors import DataError
+from engine.evaluate import evaluate
+from engine.loader import load_catalog
+from engine.plugins import TableSource, connectors, get_plugin_manager, metrics
+from engine.project import _open, load_project, read_inputs
+from engine.sample import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+METRICS = metrics(get_plugin_manager(entry_points=False))
+FELL_BACK = "is evaluated in Python"
+
+
+def amounts(result) -> dict:
+    return {
+        (line.plan_id, line.payee_id, line.period, line.component): line.amount
+        for line in result.lines
+    }
+
+
+def same_pay(catalog, project, inputs, *, rows=False, caplog=None):
+    """Evaluate in Python and in bulk; every line must pay the same.
+    Returns the names of the plans that fell back to Python."""
+    python = evaluate(catalog, inputs, (), METRICS, engine="python")
+    table = DealTable.read(_deal_source(project, rows), project.deal_columns
+                           | catalog.deal_fields)
+    assert len(table) == len(inputs.deals)
+    if caplog is not None:
+        caplog.clear()
+    with caplog.at_level(logging.INFO):
+        found = evaluate(catalog, replace(inputs, deals=table), (), METRICS,
+                         engine="duckdb")
+    fell = [r.getMessage() for r in caplog.records
+            if FELL_BACK in r.getMessage()]
+    assert amounts(found) == amounts(python)
+    assert [(l.payee_id, l.period, l.component) for l in found.lines] == [
+        (l.payee_id, l.period, l.component) for l in python.lines
+    ]
+    assert any(amounts(python).values())
+    return fell
+
+
+def _deal_source(project, rows: bool) -> TableSource:
+    source = _open(connectors(get_plugin_manager()), "deals",
+                   project.data["deals"], project.root)
+    if rows:
+        # A connector that can only yield rows, as a third party's may.
+        return TableSource(name=source.name, rows=source.rows)
+    return source
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    """Generated data sets: (project, typed inputs), by seed."""
+    found = {}
+    for seed, size in ((1, 250), (7, 600), (2026, 1200)):
+        folder = tmp_path_factory.mktemp(f"bulk{seed}")
+        data = folder / "data"
+        generate(data, deals=size, seed=seed)
+        rates = ROOT / "plan_specs/fy2026/data/exchange_rates.csv"
+        (data / "exchange_rates.csv").write_bytes(rates.read_bytes())
+        text = (ROOT / "attain.yaml").read_text(encoding="utf-8")
+        text = text.replace("plan_specs/fy2026/data", str(data))
+        text = text.replace(
+            "- plan_specs/fy2026", f"- {ROOT / 'plan_specs/fy2026'}"
+        )
+        (folder / "attain.yaml").write_text(text, encoding="utf-8")
+        project = load_project(folder / "attain.yaml")
+        inputs, _ = read_inputs(project, get_plugin_manager(), {})
+        found[seed] = project, inputs
+    return found
+
+
+def _without(folder: Path, *keys: str) -> Path:
+    """The plans of ``folder`` without the given top-level keys."""
+    for path in folder.glob("*.yaml"):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if document.get("kind") == "plan":
+            for key in keys:
+                document.pop(key, None)
+            path.write_text(yaml.safe_dump(document, sort_keys=False),
+                            encoding="utf-8")
+    return folder
+
+
+def test_sample_plans_in_bulk(projects, tmp_path, caplog):
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for path in (ROOT / "plan_specs/fy2026").glob("*.yaml"):
+        (plans / path.name).write_bytes(path.read_bytes())
+    catalog = load_catalog([_without(plans, "clawback")])
+    assert not catalog.errors
+    for project, inputs in projects.values():
+        fell = same_pay(catalog, project, inputs, caplog=caplog)
+        assert fell == []
+
+
+def test_sample_plans_with_clawbacks_fall_back(projects, caplog):
+    catalog = load_catalog([ROOT / "plan_specs/fy2026"])
+    project, inputs = projects[7]
+    fell = same_pay(catalog, project, inputs, caplog=caplog)
+    assert any("clawed back" in message for message in fell)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_plans_in_bulk(seed, projects, tmp_path, caplog):
+    catalog = load_catalog([generated._write_plans(tmp_path / "plans", seed)])
+    assert not catalog.errors
+    project, inputs = projects[(1, 7, 2026)[seed % 3]]
+    same_pay(catalog, project, inputs, rows=seed % 4 == 0, caplog=caplog)
+
+
+def test_rows_of_a_connector_are_loaded_in_batches(projects, monkeypatch,
+                                                    caplog):
+    monkeypatch.setattr(bulk, "BATCH", 97)
+    project, inputs = projects[2026]
+    catalog = load_catalog([ROOT / "plan_specs/fy2026"])
+    same_pay(catalog, project, inputs, rows=True, caplog=caplog)
+
+
+def _project(tmp_path, deals: str) -> tuple:
+    (tmp_path / "deals.csv").write_text(deals, encoding="utf-8")
+    source = _open(connectors(get_plugin_manager()), "deals",
+                   {"connector": "csv", "path": "deals.csv"}, tmp_path)
+    return source
+
+
+HEADER = "deal_id,close_date,amount,owner,stage,split_percent\n"
+
+
+@pytest.mark.parametrize("row, column, value", [
+    ("D2,2026-02-30,10.00,A,won,", "close_date", "2026-02-30"),
+    ("D2,2026-02-03,1 000,A,won,", "amount", "1 000"),
+    ("D2,2026-02-03,10,,won,", "owner", ""),
+    ("D2,2026-02-03,10,A,won,140", "split_percent", "140"),
+    ("D1,2026-02-03,10,A,won,", "deal_id", "D1"),
+])
+def test_a_bad_row_is_the_row_by_row_readers_error(tmp_path, row, column,
+                                                   value):
+    source = _project(tmp_path, HEADER + "D1,2026-02-01,5.5,A,won,\n" + row
+                      + "\n")
+    with pytest.raises(DataError) as caught:
+        DealTable.read(source)
+    assert caught.value.row == 3
+    assert caught.value.column == column
+
+
+def test_values_read_as_the_input_contract_says(tmp_path):
+    source = _project(
+        tmp_path,
+        "deal_id,close_date,amount,owner,stage,currency,tech_win,seats\n"
+        " D1 ,2026-02-01, 12.50,A,Won,eur,yes,3\n"
+        "D2,2026-02-02,7,A,,,0,\n"
+        "D3,2026-02-03,-0.125,A,Negotiation,USD,False,12\n",
+    )
+    table = DealTable.read(source, {"tech_win": "boolean",
+                                    "seats": "integer"})
+    python = list(_rows(source))
+    assert table.deals() == python
+    d1, d2, d3 = table.deals()
+    assert (d1.deal_id, d1.amount, d1.stage, d1.currency) == (
+        "D1", Decimal("12.50"), "won", "EUR")
+    assert d2.stage == "won" and d2.attributes["tech_win"] is False
+    assert d3.stage == "Negotiation" and d3.attributes["seats"] == 12
+    assert table.kinds["tech_win"] == "flag"
+
+
+def _rows(source):
+    from engine.data import iter_deals
+
+    return iter_deals(source, column_types={"tech_win": "boolean",
+                                            "seats": "integer"})
+
+
+def test_a_value_with_too_many_places_is_read_in_python(tmp_path):
+    source = _project(tmp_path, HEADER + "D1,2026-02-01,0.0000000001,A,won,\n")
+    with pytest.raises(NotColumnar, match="does not in SQL"):
+        DealTable.read(source)
+
+
+def test_credit_tables_are_written_by_content_hash(projects, tmp_path):
+    project, inputs = projects[1]
+    catalog = load_catalog([_without(_copy_sample(tmp_path), "clawback")])
+    table = DealTable.read(_deal_source(project, False),
+                           project.deal_columns | catalog.deal_fields)
+    folder = tmp_path / "credits"
+    found = evaluate(catalog, replace(inputs, deals=table), (), METRICS,
+                     engine="duckdb", credit_folder=folder)
+    assert found.credit_tables
+    import duckdb
+    import hashlib
+
+    for digest in found.credit_tables.values():
+        path = folder / f"{digest}.parquet"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        rows = duckdb.connect().execute(
+            "SELECT count(*), count(DISTINCT deal_id), sum(credit) "
+            "FROM read_parquet(?)", [str(path)]
+        ).fetchone()
+        assert rows[0] > rows[1] > 0
+
+
+def _copy_sample(tmp_path: Path) -> Path:
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for path in (ROOT / "plan_specs/fy2026").glob("*.yaml"):
+        (plans / path.name).write_bytes(path.read_bytes())
+    return plans
+
+
+# ---------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------
+
+
+def _attain(folder: Path, *args: str, stderr=None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr is None else stderr,
+        text=True, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    """A project whose deal file is over the size "auto" reads into
+    DuckDB, with the sample plans less their clawback clause."""
+    folder = tmp_path_factory.mktemp("large")
+    generate(folder / "data", deals=18_000, seed=5)
+    rates = ROOT / "plan_specs/fy2026/data/exchange_rates.csv"
+    (folder / "data/exchange_rates.csv").write_bytes(rates.read_bytes())
+    plans = _without(_copy_sample(folder), "clawback")
+    text = (ROOT / "attain.yaml").read_text(encoding="utf-8")
+    text = text.replace("plan_specs/fy2026/data", "data")
+    text = text.replace("- plan_specs/fy2026", f"- {plans.name}")
+    (folder / "attain.yaml").write_text(text, encoding="utf-8")
+    from engine.project import AUTO_BYTES
+
+    assert (folder / "data/deals.csv").stat().st_size > AUTO_BYTES
+    return folder
+
+
+def test_auto_reads_a_large_ledger_into_duckdb(large):
+    project = load_project(large / "attain.yaml")
+    catalog = load_catalog(project.plans)
+    inputs, _ = read_inputs(project, get_plugin_manager(),
+                            catalog.deal_fields, engine="auto")
+    assert isinstance(inputs.deals, DealTable)
+    small, _ = read_inputs(load_project(ROOT / "attain.yaml"),
+                           get_plugin_manager(), {}, engine="auto")
+    assert isinstance(small.deals, list)
+
+
+def test_run_records_its_credit_table_and_pays_as_python(large):
+    duck = _attain(large, "run")
+    assert duck.returncode == 0, duck.stderr
+    assert duck.stderr.startswith("Run "), "progress only on a terminal"
+    python = _attain(large, "run", "--engine", "python", "--no-store",
+                     "--format", "csv")
+    assert python.returncode == 0, python.stderr
+    written = (large / "out/payouts.csv").read_text(encoding="utf-8")
+    assert _paid(written) == _paid(python.stdout)
+
+    shown = _attain(large, "show", duck.stderr.split()[1])
+    assert shown.returncode == 0, shown.stderr
+    paths = [line.split()[-1] for line in shown.stderr.splitlines()
+             if line.startswith("  credits")]
+    assert len(paths) == 1
+    import duckdb
+
+    deals = duckdb.connect().execute(
+        "SELECT count(DISTINCT deal_id) FROM read_parquet(?)",
+        [str(large / paths[0])],
+    ).fetchone()[0]
+    assert deals > 10_000
+
+
+def _paid(text: str) -> dict:
+    import csv
+    import io
+
+    return {
+        (row["payee_id"], row["period"], row["component"]):
+            Decimal(row["amount"])
+        for row in csv.DictReader(io.StringIO(text))
+    }
+
+
+def test_explain_lists_the_deals_of_a_large_ledger(large):
+    found = _attain(large, "explain", "AE-003", "--period", "FY2026-Q2",
+                    "--format", "json")
+    assert found.returncode == 0, found.stderr
+    import json
+
+    statement = json.loads(found.stdout)
+    commission = [line for line in statement["lines"]
+                  if line["component"] == "commission"
+                  and line["period"] == "FY2026-Q2"]
+    deals = commission[0]["trace"]["deals"]
+    assert deals and all(
+        "2026-05-01" <= d["close_date"] <= "2026-07-31" for d in deals
+    )
+    python = _attain(large, "run", "--engine", "python", "--no-store",
+                     "--format", "csv", "--period", "FY2026-Q2")
+    paid = _paid(python.stdout)
+    assert Decimal(commission[0]["amount"]) == paid[
+        ("AE-003", "FY2026-Q2", "commission")]
+
+
+def test_progress_is_shown_on_a_terminal(large):
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = _attain(large, "run", "--no-store", stderr=follower)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    text = shown.decode()
+    stages = [line.split("] ", 1)[1] for line in text.splitlines()
+              if line.startswith("[")]
+    assert stages[0] == "reading the inputs"
+    assert "ae-fy2026: credits and measures" in stages
+    assert stages[-1] == "writing the payout lines"
