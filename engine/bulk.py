@@ -93,7 +93,7 @@ class DealTable:
         """Read ``source`` into DuckDB: a UTF-8 CSV file directly, any
         other table through its rows, checked, in batches."""
         con = con or connect()
-        columns = declare_columns(DEAL_COLUMNS, column_types)
+        columns = dict(declare_columns(DEAL_COLUMNS, column_types))
         if _direct(source):
             table = cls._from_file(con, source, columns)
             if table is not None:
@@ -102,26 +102,20 @@ class DealTable:
 
     @classmethod
     def _from_file(cls, con, source, columns) -> DealTable | None:
-        """The CSV read by DuckDB; None when a row needs the row-by-row
+        """The file read by DuckDB; None when a row needs the row-by-row
         reader to say what is wrong with it (or to accept it)."""
-        header = source.columns()
-        from .data import check_columns
-
-        check_columns(source.name, 1, header, DEAL_REQUIRED, "The header has")
-        own = [n for n in header if n.startswith(OWN)]
+        with _refusals():
+            scan, present, doubtful = _SCANS[source.format](
+                con, source, columns
+            )
+        own = [n for n in present if n.startswith(OWN)]
         if own:
             raise NotColumnar(f"A deal column is named {own[0]!r}.")
-        present = list(dict.fromkeys(header))
-        raw = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in present)
-        scan = (
-            f"read_csv({literal(str(source.path))}, header = true, "
-            f"columns = {{{raw}}}, auto_detect = false, "
-            f"delim = {literal(source.delimiter or ',')}, quote = '\"', "
-            "escape = '\"', strict_mode = true, null_padding = false, "
-            "all_varchar = true)"
-        )
+        columns = {**columns, **{
+            n: "string" for n in present if n not in columns
+        }}
         with _refusals():
-            _create(con, scan, present, columns)
+            present = _create(con, scan, present, columns, doubtful=doubtful)
         if not _clean(con):
             return None
         return cls._finish(con, source, columns, present)
@@ -133,22 +127,28 @@ class DealTable:
         present = list(columns)
         folder = tempfile.mkdtemp(prefix="attain-deals-")
         path = os.path.join(folder, "batch.csv")
-        raw = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in present)
-        scan = (
-            f"read_csv({literal(path)}, header = false, columns = {{{raw}}}, "
-            "auto_detect = false, quote = '\"', escape = '\"', "
-            "nullstr = '\\N', strict_mode = true, all_varchar = true)"
-        )
         created = False
         try:
             for batch in _batches(iter_deals(source, column_types=columns)):
+                extra = {k for d in batch for k in d.attributes} - set(present)
+                for name in sorted(extra):
+                    if name.startswith(OWN):
+                        raise NotColumnar(f"A deal column is named {name!r}.")
+                    columns[name] = "string"
+                    present.append(name)
+                    if created:
+                        con.execute(
+                            f"ALTER TABLE deal_rows ADD COLUMN {quote(name)} "
+                            "VARCHAR"
+                        )
                 _write_batch(path, present, batch)
                 with _refusals():
-                    _create(con, scan, present, columns, append=created)
+                    _create(con, _batch_scan(path, present), present,
+                            columns, append=created)
                 created = True
             if not created:
                 _write_batch(path, present, [])
-                _create(con, scan, present, columns)
+                _create(con, _batch_scan(path, present), present, columns)
         finally:
             if os.path.exists(path):
                 os.unlink(path)
@@ -266,12 +266,103 @@ def connect(memory_limit: str | None = None, temp_directory: str | None = None):
     return con
 
 
-def _direct(source) -> bool:
+def _batch_scan(path: str, names: list[str]) -> str:
+    raw = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in names)
     return (
-        source.format == "csv" and source.path is not None
-        and source.columns is not None
-        and (source.encoding or "utf-8") in ("utf-8", "utf-8-sig")
+        f"read_csv({literal(path)}, header = false, columns = {{{raw}}}, "
+        "auto_detect = false, quote = '\"', escape = '\"', "
+        "nullstr = '\\N', strict_mode = true, all_varchar = true)"
     )
+
+
+def _direct(source) -> bool:
+    """Whether DuckDB reads the source's file the way its rows read."""
+    if source.path is None or source.format not in _SCANS:
+        return False
+    if source.format == "csv":
+        return source.columns is not None and (
+            source.encoding or "utf-8") in ("utf-8", "utf-8-sig")
+    return True
+
+
+def _csv(con, source, columns) -> tuple[str, list[str], list[str]]:
+    """A scan of a CSV file's columns as text, the columns, and SQL for
+    rows the row-by-row reader must look at."""
+    header = source.columns()
+    from .data import check_columns
+
+    check_columns(source.name, 1, header, DEAL_REQUIRED, "The header has")
+    present = list(dict.fromkeys(header))
+    raw = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in present)
+    scan = (
+        f"read_csv({literal(str(source.path))}, header = true, "
+        f"columns = {{{raw}}}, auto_detect = false, "
+        f"delim = {literal(source.delimiter or ',')}, quote = '\"', "
+        "escape = '\"', strict_mode = true, null_padding = false, "
+        "all_varchar = true)"
+    )
+    return scan, present, []
+
+
+def _json_lines(con, source, columns) -> tuple[str, list[str], list[str]]:
+    """JSON Lines as text columns. DuckDB reads JSON numbers as doubles,
+    so a line with a long run of digits, a nested value, or a fraction
+    where text is expected goes to the row-by-row reader instead."""
+    objects = (
+        f"read_json_objects({literal(str(source.path))}, "
+        "format = 'newline_delimited')"
+    )
+    present = [row[0] for row in con.execute(
+        f"SELECT key FROM (SELECT unnest(json_keys(j)) AS key, "
+        f"row_number() OVER () AS n FROM {objects} t(j)) "
+        "GROUP BY key ORDER BY min(n)"
+    ).fetchall()]
+    for required in DEAL_REQUIRED:
+        if required not in present:
+            present.append(required)
+    values = ", ".join(
+        f"j->>{literal(n)} AS {quote(n)}, json_type(j, {literal(_path(n))}) "
+        f"AS {quote(OWN + n)}"
+        for n in present
+    )
+    scan = f"(SELECT {values}, j::VARCHAR AS \"@line\" FROM {objects} t(j))"
+    doubtful = ["regexp_matches(\"@line\", '[0-9]{16}')"] + [
+        f"coalesce({quote(OWN + n)} IN ('ARRAY', 'OBJECT'), FALSE)"
+        for n in present
+    ] + [
+        f"coalesce({quote(OWN + n)} = 'DOUBLE', FALSE)"
+        for n in present if columns.get(n, "string") == "string"
+    ]
+    return scan, present, doubtful
+
+
+def _path(name: str) -> str:
+    return '$."' + name.replace('"', '\\"') + '"'
+
+
+def _parquet(con, source, columns) -> tuple[str, list[str], list[str]]:
+    """Parquet columns as text; a nested or binary column goes to the
+    row-by-row reader."""
+    path = literal(str(source.path))
+    described = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({path})"
+    ).fetchall()
+    present = [row[0] for row in described]
+    from .data import check_columns
+
+    check_columns(source.name, 1, present, DEAL_REQUIRED, "The header has")
+    odd = [row[0] for row in described
+           if any(t in row[1] for t in ("[]", "STRUCT", "MAP", "BLOB", "("))
+           and not row[1].startswith("DECIMAL")]
+    if odd:
+        raise NotColumnar(f"Column {odd[0]!r} is not a single value.")
+    values = ", ".join(
+        f"CAST({quote(n)} AS VARCHAR) AS {quote(n)}" for n in present
+    )
+    return f"(SELECT {values} FROM read_parquet({path}))", present, []
+
+
+_SCANS = {"csv": _csv, "jsonl": _json_lines, "parquet": _parquet}
 
 
 def _typed(name: str, kind: str) -> tuple[str, str]:
@@ -308,22 +399,23 @@ def _typed(name: str, kind: str) -> tuple[str, str]:
     )
 
 
-def _create(con, scan: str, present, columns, append: bool = False) -> None:
+def _create(con, scan: str, present, columns, append: bool = False,
+            doubtful=()) -> None:
     """Create (or add to) ``deal_rows`` from a scan of text columns, with
-    ``@bad`` marking a row the Python reader would refuse."""
-    values, bad = {}, []
+    ``@bad`` marking a row the Python reader would refuse, or that it
+    must read itself (``doubtful``)."""
+    values, bad = {}, list(doubtful)
     for name in present:
         value, wrong = _typed(name, columns[name])
         values[name] = value
         bad.append(wrong)
     for name in DEAL_REQUIRED:
         bad.append(f"{values[name]} IS NULL")
-    if "stage" in values:
-        stage = values["stage"]
-        values["stage"] = (
-            f"CASE WHEN {stage} IS NULL THEN '{WON}' WHEN lower({stage}) IN "
-            f"('{WON}', '{LOST}') THEN lower({stage}) ELSE {stage} END"
-        )
+    stage = values.get("stage", "NULL")
+    values["stage"] = (
+        f"CASE WHEN {stage} IS NULL THEN '{WON}' WHEN lower({stage}) IN "
+        f"('{WON}', '{LOST}') THEN lower({stage}) ELSE {stage} END"
+    )
     if "currency" in values:
         currency = values["currency"]
         bad.append(f"NOT coalesce(regexp_full_match({currency}, "
@@ -336,9 +428,10 @@ def _create(con, scan: str, present, columns, append: bool = False) -> None:
     selected = ", ".join(f"{v} AS {quote(n)}" for n, v in values.items())
     query = f'SELECT {selected}, ({" OR ".join(bad)}) AS "@bad" FROM {scan}'
     if append:
-        con.execute(f"INSERT INTO deal_rows {query}")
+        con.execute(f"INSERT INTO deal_rows BY NAME {query}")
     else:
         con.execute(f"CREATE OR REPLACE TABLE deal_rows AS {query}")
+    return list(values)
 
 
 def _clean(con) -> bool:

@@ -1,8 +1,10 @@
-"""Built-in connectors: CSV and JSON Lines files.
+"""Built-in connectors: CSV, JSON Lines and Parquet files.
 
-Both stream their rows and number them as a person finds them in the
+Each streams its rows and numbers them as a person finds them in the
 file. They check the shape of the file (a header, cells per row, one
-JSON object per line); :mod:`engine.data` checks the values.
+JSON object per line); :mod:`engine.data` checks the values. Large deal
+files of all three kinds are also read whole by DuckDB
+(:mod:`engine.bulk`), which gets the same values.
 """
 
 from __future__ import annotations
@@ -251,6 +253,65 @@ def undecodable_line(path: Path, encoding: str) -> int | None:
     return None
 
 
+class ParquetConnector(Connector):
+    """An Apache Parquet file, read with DuckDB."""
+
+    name = "parquet"
+    description = "Apache Parquet: typed columns, compressed."
+    options = ("path",)
+
+    def open(self, options: Mapping[str, Any], base_dir: Path) -> TableSource:
+        check_options(options, self.options, connector=self.name)
+        path = data_file(options, base_dir, connector=self.name)
+        name = str(options["path"])
+        return TableSource(
+            name=name,
+            rows=lambda: _parquet_rows(path, name),
+            path=path,
+            format="parquet",
+            columns=lambda: _parquet_columns(path, name),
+        )
+
+
+def _parquet_query(path: Path, name: str, query: str):
+    """Run ``query`` over the file as table ``t``; a file DuckDB cannot
+    read is a data error."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con, con.execute(
+            f"{query} FROM read_parquet(?) t", [str(path)]
+        )
+    except duckdb.Error as err:
+        con.close()
+        raise DataError(
+            f"The file is not a Parquet file DuckDB can read ({err}).",
+            source=name,
+        ) from None
+
+
+def _parquet_columns(path: Path, name: str) -> tuple[str, ...]:
+    con, cursor = _parquet_query(path, name, "SELECT *")
+    try:
+        return tuple(column[0] for column in cursor.description)
+    finally:
+        con.close()
+
+
+def _parquet_rows(path: Path, name: str) -> Iterator[Row]:
+    con, cursor = _parquet_query(path, name, "SELECT *")
+    try:
+        names = [column[0] for column in cursor.description]
+        number = 0
+        while batch := cursor.fetchmany(10_000):
+            for values in batch:
+                number += 1
+                yield number, dict(zip(names, values))
+    finally:
+        con.close()
+
+
 @hookimpl
 def attain_register_connectors() -> list[Connector]:
-    return [CsvConnector(), JsonLinesConnector()]
+    return [CsvConnector(), JsonLinesConnector(), ParquetConnector()]

@@ -359,3 +359,117 @@ def test_progress_is_shown_on_a_terminal(large):
     assert stages[0] == "reading the inputs"
     assert "ae-fy2026: credits and measures" in stages
     assert stages[-1] == "writing the payout lines"
+
+
+# ---------------------------------------------------------------------------
+# JSON Lines and Parquet, read directly
+# ---------------------------------------------------------------------------
+
+
+def _formats(projects, tmp_path) -> dict:
+    """The seed-1 ledger as CSV, JSON Lines (numbers as JSON numbers)
+    and Parquet (typed by DuckDB's sniffer)."""
+    import csv
+    import json
+
+    import duckdb
+
+    project, _ = projects[1]
+    path = project.root / "data/deals.csv"
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            values = {k: v for k, v in row.items() if v != ""}
+            for key in ("amount", "probability", "list_price"):
+                if key in values:
+                    values[key] = _JsonNumber(values[key])
+            lines.append(json.dumps({k: (repr(v) if isinstance(v, _JsonNumber) else v) for k, v in values.items()})
+                         .replace('"@@', "").replace('@@"', ""))
+    (tmp_path / "deals.jsonl").write_text("\n".join(lines) + "\n")
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{path}')) TO "
+        f"'{tmp_path / 'deals.parquet'}' (FORMAT parquet)"
+    )
+    found = {}
+    for name, options in (
+        ("csv", {"connector": "csv", "path": str(path)}),
+        ("jsonl", {"connector": "jsonl", "path": "deals.jsonl"}),
+        ("parquet", {"connector": "parquet", "path": "deals.parquet"}),
+    ):
+        found[name] = _open(connectors(get_plugin_manager()), "deals",
+                            options, tmp_path)
+    return found
+
+
+class _JsonNumber(str):
+    """A number written into JSON as it was in the CSV."""
+
+    def __repr__(self) -> str:
+        return f"@@{self}@@"
+
+
+def test_json_lines_and_parquet_read_as_the_python_reader(projects,
+                                                          tmp_path):
+    import json
+
+    from engine.data import read_deals
+
+    formats = _formats(projects, tmp_path)
+    first = json.loads((tmp_path / "deals.jsonl").read_text().splitlines()[0])
+    assert not isinstance(first["amount"], str)
+    columns = {"tech_win": "boolean"}
+    expected = [
+        (d.deal_id, d.close_date, d.amount, d.stage, d.currency,
+         d.attributes["tech_win"], d.attributes["probability"])
+        for d in read_deals(formats["csv"], column_types=columns)
+    ]
+    for name, source in formats.items():
+        python = read_deals(source, column_types=columns)
+        table = DealTable.read(source, columns)
+        found = [
+            (d.deal_id, d.close_date, d.amount, d.stage, d.currency,
+             d.attributes["tech_win"], d.attributes["probability"])
+            for d in table.deals()
+        ]
+        assert found == expected, name
+        assert [d.attributes for d in table.deals()] == [
+            d.attributes for d in python
+        ], name
+        assert table.source.format == name
+
+
+def _jsonl(tmp_path, *lines: str):
+    (tmp_path / "deals.jsonl").write_text("\n".join(lines) + "\n")
+    return _open(connectors(get_plugin_manager()), "deals",
+                 {"connector": "jsonl", "path": "deals.jsonl"}, tmp_path)
+
+
+def test_a_long_json_number_is_left_to_python(tmp_path):
+    from engine.project import _ledger
+
+    source = _jsonl(
+        tmp_path,
+        '{"deal_id": "D1", "close_date": "2026-02-01", "owner": "A", '
+        '"amount": 0.1000000000000000055511151231257827}',
+    )
+    with pytest.raises(NotColumnar):
+        DealTable.read(source)
+    (deal,) = _ledger(source, {}, "duckdb")
+    assert deal.amount == Decimal("0.1000000000000000055511151231257827")
+
+
+def test_json_values_of_another_kind_read_as_python_reads_them(tmp_path):
+    source = _jsonl(
+        tmp_path,
+        '{"deal_id": "D1", "close_date": "2026-02-01", "owner": "A", '
+        '"amount": 12.50, "region": 7, "segment": true, "industry": 2.50}',
+        "",
+        '{"deal_id": "D2", "close_date": "2026-02-02", "owner": "A", '
+        '"amount": 1e3, "note": "kept"}',
+    )
+    d1, d2 = DealTable.read(source).deals()
+    assert (d1.amount, d2.amount) == (Decimal("12.50"), Decimal("1000"))
+    assert d1.attributes["region"] == "7"
+    assert d1.attributes["segment"] == "true"
+    assert d1.attributes["industry"] == "2.50"
+    assert d2.attributes["note"] == "kept" and d1.attributes["note"] is None
