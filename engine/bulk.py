@@ -534,7 +534,7 @@ class BulkStage(ColumnarStage):
         self.con = table.con
         self._tables.con = table.con
         self.table = table
-        self._bulk: dict[str, str] = {}
+        self._bulk: dict[str, tuple[str, str | None]] = {}
         self._windows = 0
 
     def close(self) -> None:
@@ -548,58 +548,91 @@ class BulkStage(ColumnarStage):
 
     # -- credits -----------------------------------------------------------
 
-    def credit_table(self, plan: Plan) -> str:
-        """The credits of the plan's crediting in the plan's currency:
-        deal, payee, type, share and exact amount, with the deal columns
-        the measures read."""
+    def credit_table(self, plan: Plan, types=None) -> str:
+        """SQL for the credits of the plan's crediting in the plan's
+        currency (only those of the credit ``types`` given): deal, payee,
+        type, share and exact amount, with the deal columns the measures
+        read. The owners' and overlays' credits are a table; roll-ups are
+        computed from it when asked for, which costs less than keeping
+        a copy of every credit for every manager above its owner."""
         key = _key(plan)
-        if key in self._bulk:
-            return self._bulk[key]
+        if key not in self._bulk:
+            self._bulk[key] = self._build_credits(plan)
+        own, rollups = self._bulk[key]
+        types = set(types or CREDIT_TYPES)
+        parts = []
+        if types - {"rollup"}:
+            listed = _listed(sorted(types - {"rollup"}))
+            parts.append(f'SELECT * FROM {own} WHERE "@type" IN ({listed})')
+        if "rollup" in types and rollups is not None:
+            parts.append(rollups)
+        if not parts:
+            return f"SELECT * FROM {own} WHERE FALSE"
+        return " UNION ALL ".join(parts)
+
+    def _build_credits(self, plan: Plan) -> tuple[str, str | None]:
+        """The table of the owners' and overlays' credits, and SQL for
+        the roll-ups. Each part of the credits carries what it needs of
+        its deal, so they are never joined back to the ledger."""
         crediting = self.catalog.creditings[plan.crediting]
         kinds = self._deals()
+        number = len(self._bulk)
+        carried = ['"@id"', '"@day"', '"@stage"', '"@owner"'] + [
+            quote(n) for n in sorted(self._read(plan.crediting))
+            if n in kinds and n not in _CREDIT_NAMES
+        ]
         with _refusals():
             self._refuse_split_errors(crediting)
             basis = self._basis(plan, crediting)
-            owners = f"bulk_owners_{len(self._bulk)}"
-            self.con.execute(
-                f"CREATE TEMP TABLE {owners} AS {self._owners_sql(crediting)}"
-            )
-            parts = [
-                f'SELECT "@deal", "@payee", "@type", "@share" FROM {owners}'
-            ]
+            carry = "".join(f", {c}" for c in carried)
+            carry += f', {basis} AS "@basis"'
+            kept = ", ".join(['"@deal"', '"@payee"', '"@type"', '"@share"']
+                             + carried + ['"@basis"'])
+            parts = [f"SELECT {kept} FROM ({self._owners_sql(crediting, carry)})"]
             parts += [
-                f'SELECT "@deal", "@payee", "@type", "@share" FROM '
-                f"({self._overlay_sql(index, overlay)})"
+                f"SELECT {kept} FROM "
+                f"({self._overlay_sql(index, overlay, carry)})"
                 for index, overlay in enumerate(crediting.overlays)
             ]
-            if crediting.rollup_roles is not None:
-                parts.append(self._rollups(crediting, owners))
-            carried = [
-                f"d.{quote(n)}" for n in sorted(self._read(plan.crediting))
-                if n in kinds and n not in _CREDIT_NAMES
-            ]
-            table = f"bulk_credits_{len(self._bulk)}"
+            own = f"bulk_credits_{number}"
             self.con.execute(
-                f'CREATE TEMP TABLE {table} AS SELECT c."@deal", c."@payee", '
-                'c."@type", c."@share", d."@id", d."@day", d."@stage", '
-                f'd."@owner", {basis} * c."@share" AS "@credit"'
-                + "".join(f", {c}" for c in carried)
-                + f" FROM ({' UNION ALL '.join(parts)}) c "
-                'JOIN deals d USING ("@deal")'
+                f"CREATE TEMP TABLE {own} AS SELECT {kept}, "
+                f'"@basis" * "@share" AS "@credit" FROM ('
+                + " UNION ALL ".join(parts) + ")"
             )
-            self.con.execute(f"DROP TABLE {owners}")
-        self._bulk[key] = table
-        return table
+            rollups = None
+            if crediting.rollup_roles is not None:
+                rollups = self._rollups(crediting, own, carried)
+        return own, rollups
 
-    def _rollups(self, crediting: Crediting, owners: str) -> str:
-        chains = self._chains(crediting, owners)
+    def _rollups(self, crediting: Crediting, own: str, carried) -> str:
+        owners = f"(SELECT * FROM {own} WHERE \"@type\" IN ('direct', 'split'))"
+        chains = self._chains(crediting, owners, dated=True)
+        kept = "".join(f", o.{c}" for c in carried)
         return (
-            'SELECT o."@deal", m."@manager" AS "@payee", \'rollup\' AS '
-            f'"@type", o."@share" FROM {owners} o JOIN deals d '
-            'USING ("@deal") ASOF JOIN changes c ON d."@day" >= c."@start" '
+            f'SELECT o."@deal", m."@manager" AS "@payee", \'rollup\' AS "@type", '
+            f'o."@share"{kept}, o."@basis", o."@credit" FROM {owners} o '
+            'ASOF JOIN changes c ON o."@day" >= c."@start" '
             f'JOIN {chains} m ON m."@payee" = o."@payee" '
             'AND m."@epoch" = c."@epoch"'
         )
+
+    def _match_rows(self, ident: str) -> str:
+        """Only the deals some overlay on rule set ``ident`` may credit,
+        when every user of the set is such an overlay."""
+        wheres = []
+        for crediting in self.catalog.creditings.values():
+            if crediting.direct_territories == ident:
+                return "deals"
+            for overlay in crediting.overlays:
+                if overlay.territories != ident:
+                    continue
+                if overlay.where is None:
+                    return "deals"
+                wheres.append(self._condition(overlay.where, self._deals()))
+        if not wheres:
+            return "deals"
+        return f"(SELECT * FROM deals WHERE {' OR '.join(wheres)})"
 
     def _refuse_split_errors(self, crediting: Crediting) -> None:
         if self._split_errors(crediting):
@@ -629,7 +662,7 @@ class BulkStage(ColumnarStage):
             f'"@currency" IS NOT NULL AND "@currency" <> {currency}'
         ).fetchall()
         if not pairs:
-            return 'd."@amount"'
+            return '"@amount"'
         from .columnar import _Rates
 
         rate_of = _Rates(plan, self.inputs.rates)
@@ -644,15 +677,15 @@ class BulkStage(ColumnarStage):
             rows.append((other, day, rate))
         table = f"rates_{len(self._bulk)}"
         self._tables.load(table, [
-            ("@currency", TEXT, [r[0] for r in rows]),
-            ("@on", DATE, [r[1] for r in rows]),
+            ("@rate_currency", TEXT, [r[0] for r in rows]),
+            ("@rate_day", DATE, [r[1] for r in rows]),
             ("@rate", NUMBER, [r[2] for r in rows]),
         ])
         return (
-            f'(CASE WHEN d."@currency" IS NULL OR d."@currency" = {currency} '
-            f'THEN d."@amount" ELSE d."@amount" * (SELECT r."@rate" FROM '
-            f'{table} r WHERE r."@currency" = d."@currency" AND r."@on" = '
-            'd."@day") END)'
+            f'(CASE WHEN "@currency" IS NULL OR "@currency" = {currency} '
+            f'THEN "@amount" ELSE "@amount" * (SELECT "@rate" FROM {table} '
+            'WHERE "@rate_currency" = "@currency" AND "@rate_day" = "@day")'
+            " END)"
         )
 
     def _read(self, crediting: str) -> set[str]:
@@ -681,7 +714,8 @@ class BulkStage(ColumnarStage):
         counted = [m for m in measures if m.aggregate != "formula"]
         found: dict[tuple[str, str], list] = {}
         if windows and counted:
-            table = self.credit_table(plan)
+            types = set().union(*(m.credit_types for m in counted))
+            table = self.credit_table(plan, types)
             with _refusals():
                 found = self._aggregates(table, counted, windows, skip)
         return [], self._table(measures, counted, windows, found)
@@ -706,7 +740,7 @@ class BulkStage(ColumnarStage):
         query = (
             f'SELECT "@window_payee", "@key", {", ".join(columns)} FROM '
             f'(SELECT *, "@credit" AS credit, "@share" AS credit_share, '
-            f'"@type" AS credit_type FROM {table}) x JOIN {name} w '
+            f'"@type" AS credit_type FROM ({table})) x JOIN {name} w '
             'ON "@window_payee" = "@payee" AND "@day" BETWEEN "@first" '
             f'AND "@last"{skipped} GROUP BY ALL'
         )
@@ -734,18 +768,24 @@ class BulkStage(ColumnarStage):
 
     # -- the credit table as a file ----------------------------------------
 
+    def _credit_sql(self, key: str) -> str:
+        own, rollups = self._bulk[key]
+        return f"SELECT * FROM {own}" + (
+            f" UNION ALL {rollups}" if rollups else ""
+        )
+
     def write_credits(self, folder: Path) -> dict[str, str]:
         """Each credit table as Parquet in ``folder``, named by the hash of
         its content; returns crediting and currency to that hash."""
         folder.mkdir(parents=True, exist_ok=True)
         written = {}
-        for key, table in sorted(self._bulk.items()):
+        for key in sorted(self._bulk):
+            table = self._credit_sql(key)
             written[key] = write_parquet(
                 self.con,
                 'SELECT "@id" AS deal_id, "@day" AS close_date, "@payee" AS '
                 'payee_id, "@type" AS credit_type, "@share" AS share, '
-                f'"@credit" AS credit FROM {table} ORDER BY "@deal", '
-                '"@payee", "@type"',
+                f'"@credit" AS credit FROM ({table})',
                 folder,
             )
         return written
@@ -754,9 +794,10 @@ class BulkStage(ColumnarStage):
         """The ids of every deal that credits ``payee`` under any plan
         computed so far."""
         found: set[str] = set()
-        for table in self._bulk.values():
+        for key in self._bulk:
             rows = self.con.execute(
-                f'SELECT DISTINCT "@id" FROM {table} WHERE "@payee" = ?',
+                f'SELECT DISTINCT "@id" FROM ({self._credit_sql(key)}) '
+                'WHERE "@payee" = ?',
                 [payee],
             ).fetchall()
             found.update(r[0] for r in rows)
@@ -764,6 +805,7 @@ class BulkStage(ColumnarStage):
 
 
 _CREDIT_NAMES = ("credit", "credit_share", "credit_type")
+CREDIT_TYPES = ("direct", "split", "overlay", "rollup")
 _CREDIT_KINDS = {"credit": NUMBER, "credit_share": NUMBER,
                  "credit_type": TEXT}
 
@@ -843,8 +885,7 @@ def write_parquet(con, query: str, folder: Path) -> str:
     os.close(fd)
     try:
         con.execute(
-            f"COPY ({query}) TO {literal(temp)} (FORMAT parquet, "
-            "COMPRESSION zstd)"
+            f"COPY ({query}) TO {literal(temp)} (FORMAT parquet)"
         )
         digest = hashlib.sha256()
         with open(temp, "rb") as f:

@@ -374,10 +374,11 @@ class ColumnarStage:
         self._credit_tables[crediting.id] = table
         return table
 
-    def _owners_sql(self, crediting: Crediting) -> str:
+    def _owners_sql(self, crediting: Crediting, carry: str = "") -> str:
         """SQL for the owners' credits: by the split table, by the deal's
         split columns, or whole to the owner or the territory's payees;
-        ``@share`` is the share of the deal each gets."""
+        ``@share`` is the share of the deal each gets, and ``carry`` adds
+        columns of the deal."""
         splits = crediting.splits
         parts = []
         plain = "TRUE"
@@ -387,7 +388,7 @@ class ColumnarStage:
                 'd."@deal"', 's."@split"', "0", "0", 's."@payee"', "split",
                 's."@split"', "NULL",
                 'deals d JOIN splits s ON s."@deal_id" = d."@id"',
-                share='s."@percent" * 0.01',
+                share='s."@percent" * 0.01', carry=carry,
             ))
             plain = '"@id" NOT IN (SELECT "@deal_id" FROM splits)'
         columns = self._split_columns(crediting)
@@ -398,7 +399,7 @@ class ColumnarStage:
                 parts.append(_credit_sql(
                     '"@deal"', str(side), "0", "0", payee, "split",
                     str(-1 - side), "NULL", f"deals WHERE {split}",
-                    share=shares[side],
+                    share=shares[side], carry=carry,
                 ))
             plain += f" AND NOT ({split})"
 
@@ -406,18 +407,18 @@ class ColumnarStage:
         if ident is None:
             parts.append(_credit_sql(
                 '"@deal"', "0", "0", "0", '"@owner"', "direct", "-1", "NULL",
-                f"deals WHERE {plain}",
+                f"deals WHERE {plain}", carry=carry,
             ))
         else:
             parts.append(_credit_sql(
                 't."@deal"', 't."@rule"', 't."@k1"', 't."@k2"', 't."@payee"',
                 "direct", "-1", 't."@rule"',
                 f"({self._territory_payees(ident)}) t "
-                f'JOIN deals USING ("@deal") WHERE {plain}',
+                f'JOIN deals USING ("@deal") WHERE {plain}', carry=carry,
             ))
         return " UNION ALL ".join(parts)
 
-    def _overlay_sql(self, index: int, overlay) -> str:
+    def _overlay_sql(self, index: int, overlay, carry: str = "") -> str:
         found = self._territory_payees(overlay.territories)
         where = "TRUE"
         if overlay.where is not None:
@@ -426,7 +427,7 @@ class ColumnarStage:
             f'SELECT t."@deal", 1 AS "@part", {index} AS "@k1", '
             't."@rule" AS "@k2", t."@k1" AS "@k3", t."@k2" AS "@k4", '
             f't."@payee", \'overlay\' AS "@type", {index} AS "@ref", '
-            f't."@rule", {literal(overlay.credit)} AS "@share" '
+            f't."@rule", {literal(overlay.credit)} AS "@share"{carry} '
             f'FROM ({found}) t JOIN deals USING ("@deal") WHERE {where}'
         )
 
@@ -443,13 +444,16 @@ class ColumnarStage:
             'AND m."@epoch" = c."@epoch"'
         )
 
-    def _chains(self, crediting: Crediting, owners: str) -> str:
+    def _chains(self, crediting: Crediting, owners: str,
+                dated: bool = False) -> str:
         """A table of each owner's managers, nearest first, for every
-        stretch of days the roster stays the same."""
+        stretch of days the roster stays the same. ``dated`` owners carry
+        their deal's close date."""
+        deals = "" if dated else 'JOIN deals d USING ("@deal") '
+        day = 'o."@day"' if dated else 'd."@day"'
         pairs = self.con.execute(
             f'SELECT DISTINCT o."@payee", c."@epoch" FROM {owners} o '
-            'JOIN deals d USING ("@deal") ASOF JOIN changes c '
-            'ON d."@day" >= c."@start"'
+            f'{deals}ASOF JOIN changes c ON {day} >= c."@start"'
         ).fetchall()
         roles = crediting.rollup_roles
         chains = []
@@ -459,7 +463,7 @@ class ColumnarStage:
                 continue
             for depth, manager in enumerate(self.roster.managers(payee, day)):
                 chains.append((payee, epoch, depth, manager))
-        table = f"chains_{owners}"
+        table = f"chains_{sum(n.startswith('chains_') for n in self._tables.names)}"
         names = ("@payee", "@epoch", "@depth", "@manager")
         self._tables.load(
             table, _by_column(names, (TEXT, INTEGER, INTEGER, TEXT), chains)
@@ -504,20 +508,25 @@ class ColumnarStage:
         ]
         if not tests:
             found = (
-                'SELECT "@deal", CAST(NULL AS BIGINT) AS "@rule" FROM deals'
+                'SELECT "@deal", CAST(NULL AS BIGINT) AS "@rule" '
+                f"FROM {self._match_rows(ident)}"
             )
         elif rules.match == "first":
             chosen = " ".join(
                 f"WHEN {test} THEN {i}" for i, test in enumerate(tests)
             )
-            found = f'SELECT "@deal", CASE {chosen} END AS "@rule" FROM deals'
+            found = (
+                f'SELECT "@deal", CASE {chosen} END AS "@rule" '
+                f"FROM {self._match_rows(ident)}"
+            )
         else:
             listed = ", ".join(
                 f"CASE WHEN {test} THEN {i} END"
                 for i, test in enumerate(tests)
             )
             found = (
-                f'SELECT "@deal", UNNEST([{listed}]) AS "@rule" FROM deals'
+                f'SELECT "@deal", UNNEST([{listed}]) AS "@rule" '
+                f"FROM {self._match_rows(ident)}"
             )
         self.con.execute(
             f"CREATE TABLE matches_{number} AS SELECT * FROM ({found}) "
@@ -526,6 +535,10 @@ class ColumnarStage:
         self._load_rules(number, rules)
         self._rule_sets[ident] = number
         return number
+
+    def _match_rows(self, ident: str) -> str:
+        """The deals whose rules of set ``ident`` are looked at: all."""
+        return "deals"
 
     def _load_rules(self, number: int, rules: Territories) -> None:
         named = [
@@ -559,7 +572,7 @@ class ColumnarStage:
                 )
             if kind is not None:
                 usable[name] = kind
-        return compile_condition(expr, usable, constants)
+        return compile_condition(expr, usable, constants, strict=False)
 
     # -- measures ----------------------------------------------------------
 
@@ -1075,13 +1088,13 @@ def _key(plan: Plan) -> str:
 
 
 def _credit_sql(
-    deal, k1, k2, k3, payee, kind, ref, rule, source, share="1"
+    deal, k1, k2, k3, payee, kind, ref, rule, source, share="1", carry=""
 ) -> str:
     """One part of the owners' credits, with the columns named."""
     return (
         f'SELECT {deal} AS "@deal", {k1} AS "@k1", {k2} AS "@k2", '
         f'{k3} AS "@k3", {payee} AS "@payee", \'{kind}\' AS "@type", '
-        f'{ref} AS "@ref", {rule} AS "@rule", {share} AS "@share" '
+        f'{ref} AS "@ref", {rule} AS "@rule", {share} AS "@share"{carry} '
         f"FROM {source}"
     )
 

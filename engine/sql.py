@@ -83,8 +83,11 @@ def compile_condition(
     expr: Expression,
     kinds: Mapping[str, str] | None = None,
     constants: Mapping[str, Any] | None = None,
+    *,
+    strict: bool = True,
 ) -> str:
-    """SQL that is TRUE where the condition holds, FALSE elsewhere.
+    """SQL that is TRUE where the condition holds, FALSE elsewhere; or,
+    not ``strict``, NULL or FALSE elsewhere (for a WHERE or CASE WHEN).
 
     ``kinds`` gives the kind (number, text, date or flag) of each column
     the SQL may read; with it the expression is checked first, and a name
@@ -94,7 +97,7 @@ def compile_condition(
     tree = _bind(expr, kinds, constants)
     if kinds is not None and _kind(tree, kinds) not in (FLAG, None):
         raise _unsupported("a condition that does not give true or false")
-    return _truth(tree)
+    return _truth(tree, strict)
 
 
 def compile_value(
@@ -119,29 +122,40 @@ def _unsupported(what: str) -> ExpressionError:
     )
 
 
-def _truth(node: ast.expr) -> str:
+def _truth(node: ast.expr, strict: bool = True) -> str:
+    """SQL for a condition. Strict SQL is TRUE or FALSE, never NULL, as
+    Python's answer is; otherwise NULL may stand for FALSE, which is all
+    a WHERE or a CASE WHEN needs, and is much cheaper. Under a NOT the
+    difference matters, so what a NOT negates is always strict."""
     if isinstance(node, ast.BoolOp):
         joiner = " AND " if isinstance(node.op, ast.And) else " OR "
-        return "(" + joiner.join(_truth(v) for v in node.values) + ")"
+        return "(" + joiner.join(_truth(v, strict) for v in node.values) + ")"
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return f"(NOT {_truth(node.operand)})"
     if isinstance(node, ast.Compare):
-        return _compare(node)
+        return _compare(node, strict)
     if isinstance(node, ast.Constant):
         return "TRUE" if node.value else "FALSE"
+    if not strict:
+        return f"CAST({_value(node)} AS BOOLEAN)"
     return f"COALESCE(CAST({_value(node)} AS BOOLEAN), FALSE)"
 
 
-def _compare(node: ast.Compare) -> str:
+def _compare(node: ast.Compare, strict: bool = True) -> str:
     parts = []
     left = node.left
     for op, right in zip(node.ops, node.comparators):
-        parts.append(_pair(left, op, right))
+        parts.append(_pair(left, op, right, strict))
         left = right
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
 
-def _pair(left: ast.expr, op: ast.cmpop, right: ast.expr) -> str:
+def _strictly(sql: str, strict: bool) -> str:
+    return f"COALESCE({sql}, FALSE)" if strict else f"({sql})"
+
+
+def _pair(left: ast.expr, op: ast.cmpop, right: ast.expr,
+          strict: bool = True) -> str:
     a = _value(left)
     if isinstance(op, (ast.In, ast.NotIn)):
         members = right.value if isinstance(right, ast.Constant) else None
@@ -152,8 +166,8 @@ def _pair(left: ast.expr, op: ast.cmpop, right: ast.expr) -> str:
             return "FALSE" if isinstance(op, ast.In) else f"({a} IS NOT NULL)"
         word = "IN" if isinstance(op, ast.In) else "NOT IN"
         listed = ", ".join(literal(m) for m in members)
-        return f"COALESCE({a} {word} ({listed}), FALSE)"
-    return f"COALESCE({a} {_COMPARE[type(op)]} {_value(right)}, FALSE)"
+        return _strictly(f"{a} {word} ({listed})", strict)
+    return _strictly(f"{a} {_COMPARE[type(op)]} {_value(right)}", strict)
 
 
 def _value(node: ast.expr) -> str:

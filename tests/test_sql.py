@@ -100,10 +100,13 @@ def test_conditions_agree_with_python(data):
     for text in CONDITIONS:
         expr = parse_expression(text)
         found = con.execute(
-            f"SELECT {compile_condition(expr)} FROM t ORDER BY id"
+            f"SELECT {compile_condition(expr)}, CASE WHEN "
+            f"{compile_condition(expr, strict=False)} THEN 1 ELSE 0 END "
+            "FROM t ORDER BY id"
         ).fetchall()
-        for row, (value,) in zip(data, found):
+        for row, (value, chosen) in zip(data, found):
             assert value == expr.test(row), (text, row)
+            assert chosen == expr.test(row), (text, row)
 
 
 @settings(max_examples=40, deadline=None)
