@@ -43,7 +43,7 @@ from .errors import DataError
 from .measures import MeasureResult, MeasureTable, _formula, _metric_stages
 from .measures import plan_measures
 from .records import LOST, WON, Deal
-from .spec import Crediting, Measure, Plan
+from .spec import Crediting, Measure, Plan, Territories
 from .sql import DATE, FLAG, NUMBER, TEXT, compile_value, literal, quote
 
 logger = logging.getLogger(__name__)
@@ -263,6 +263,7 @@ def connect(memory_limit: str | None = None, temp_directory: str | None = None):
     con = duckdb.connect(config=config)
     # Rows keep the ledger's order, which errors and tie-breaks rely on.
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -535,9 +536,13 @@ class BulkStage(ColumnarStage):
         self._tables.con = table.con
         self.table = table
         self._bulk: dict[str, tuple[str, str | None]] = {}
+        self._named: dict[str, int] = {}
         self._windows = 0
 
     def close(self) -> None:
+        writing = getattr(self, "_writing", None)
+        if writing is not None:
+            writing.join()
         self._tables.close()
 
     def _deals(self) -> dict[str, str | None]:
@@ -595,14 +600,17 @@ class BulkStage(ColumnarStage):
                 for index, overlay in enumerate(crediting.overlays)
             ]
             own = f"bulk_credits_{number}"
+            stored = ['"@payee"', '"@type"'] + carried
+            if "credit_share" in self._read(plan.crediting):
+                stored.append('"@share"')
             self.con.execute(
-                f"CREATE TEMP TABLE {own} AS SELECT {kept}, "
+                f"CREATE TABLE {own} AS SELECT {', '.join(stored)}, "
                 f'"@basis" * "@share" AS "@credit" FROM ('
                 + " UNION ALL ".join(parts) + ")"
             )
             rollups = None
             if crediting.rollup_roles is not None:
-                rollups = self._rollups(crediting, own, carried)
+                rollups = self._rollups(crediting, own, stored[2:])
         return own, rollups
 
     def _rollups(self, crediting: Crediting, own: str, carried) -> str:
@@ -610,12 +618,62 @@ class BulkStage(ColumnarStage):
         chains = self._chains(crediting, owners, dated=True)
         kept = "".join(f", o.{c}" for c in carried)
         return (
-            f'SELECT o."@deal", m."@manager" AS "@payee", \'rollup\' AS "@type", '
-            f'o."@share"{kept}, o."@basis", o."@credit" FROM {owners} o '
+            f'SELECT m."@manager" AS "@payee", \'rollup\' AS "@type"{kept}, '
+            f'o."@credit" FROM {owners} o '
             'ASOF JOIN changes c ON o."@day" >= c."@start" '
             f'JOIN {chains} m ON m."@payee" = o."@payee" '
             'AND m."@epoch" = c."@epoch"'
         )
+
+    def _overlay_sql(self, index: int, overlay, carry: str = "") -> str:
+        """An overlay's credits in one pass over the deals: each deal's
+        rule is found where the deal is read, with what the credit
+        carries, and joined to the rule's payees. Rules that name a
+        territory instead of payees need the roster by date, as the
+        general path has it."""
+        rules: Territories = self.catalog.territories[overlay.territories]
+        if not rules.rules or any(not rule.payees for rule in rules.rules):
+            return super()._overlay_sql(index, overlay, carry)
+        kinds = self._deals()
+        number = self._named_rules(overlay.territories, rules)
+        constants = {
+            name: value if isinstance(value, tuple)
+            else self.inputs.lists[value]
+            for name, value in rules.lists.items()
+        }
+        tests = [
+            "TRUE" if rule.when is None
+            else self._condition(rule.when, kinds, constants)
+            for rule in rules.rules
+        ]
+        if rules.match == "first":
+            chosen = " ".join(
+                f"WHEN {test} THEN {i}" for i, test in enumerate(tests)
+            )
+            rule = f"CASE {chosen} END"
+        else:
+            listed = ", ".join(
+                f"CASE WHEN {test} THEN {i} END" for i, test in enumerate(tests)
+            )
+            rule = f"UNNEST([{listed}])"
+        where = "TRUE"
+        if overlay.where is not None:
+            where = self._condition(overlay.where, kinds)
+        return (
+            f'SELECT "@deal", m."@rule", p."@payee", \'overlay\' AS "@type", '
+            f'{literal(overlay.credit)} AS "@share"{carry} FROM '
+            f'(SELECT *, {rule} AS "@rule" FROM deals WHERE {where}) m '
+            f'JOIN rule_payees p ON p."@set" = {number} '
+            'AND p."@rule" = m."@rule"'
+        )
+
+    def _named_rules(self, ident: str, rules: Territories) -> int:
+        """The number under which a rule set's named payees are loaded."""
+        if ident not in self._named:
+            number = NAMED + len(self._named)
+            self._load_rules(number, rules)
+            self._named[ident] = number
+        return self._named[ident]
 
     def _match_rows(self, ident: str) -> str:
         """Only the deals some overlay on rule set ``ident`` may credit,
@@ -716,11 +774,16 @@ class BulkStage(ColumnarStage):
         if windows and counted:
             types = set().union(*(m.credit_types for m in counted))
             table = self.credit_table(plan, types)
+            share = "NULL"
+            if "credit_share" in self._read(plan.crediting):
+                share = '"@share"'
             with _refusals():
-                found = self._aggregates(table, counted, windows, skip)
+                found = self._aggregates(table, counted, windows, skip, share)
         return [], self._table(measures, counted, windows, found)
 
-    def _aggregates(self, table, counted, windows, skip):
+    def _aggregates(self, table, counted, windows, skip, share="NULL"):
+        """Each measure's aggregates per window, in one pass over the
+        credits."""
         name = f"bulk_windows_{self._windows}"
         self._windows += 1
         self._tables.load(name, [
@@ -736,10 +799,10 @@ class BulkStage(ColumnarStage):
             columns += _aggregate_sql(measure, test, kinds, index)
         skipped = ""
         if skip:
-            skipped = f' AND x."@id" NOT IN ({_listed(sorted(skip))})'
+            skipped = f' AND "@id" NOT IN ({_listed(sorted(skip))})'
         query = (
             f'SELECT "@window_payee", "@key", {", ".join(columns)} FROM '
-            f'(SELECT *, "@credit" AS credit, "@share" AS credit_share, '
+            f'(SELECT *, "@credit" AS credit, {share} AS credit_share, '
             f'"@type" AS credit_type FROM ({table})) x JOIN {name} w '
             'ON "@window_payee" = "@payee" AND "@day" BETWEEN "@first" '
             f'AND "@last"{skipped} GROUP BY ALL'
@@ -774,21 +837,43 @@ class BulkStage(ColumnarStage):
             f" UNION ALL {rollups}" if rollups else ""
         )
 
-    def write_credits(self, folder: Path) -> dict[str, str]:
-        """Each credit table as Parquet in ``folder``, named by the hash of
-        its content; returns crediting and currency to that hash."""
+    def write_credits(self, folder: Path):
+        """Start writing each credit table as Parquet in ``folder``, named
+        by the hash of its content, on a connection of its own; returns a
+        function that waits for the files and gives crediting (with
+        currency and rate policy) to hash."""
+        import threading
+
         folder.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for key in sorted(self._bulk):
-            table = self._credit_sql(key)
-            written[key] = write_parquet(
-                self.con,
-                'SELECT "@id" AS deal_id, "@day" AS close_date, "@payee" AS '
-                'payee_id, "@type" AS credit_type, "@share" AS share, '
-                f'"@credit" AS credit FROM ({table})',
-                folder,
-            )
-        return written
+        queries = {
+            key: 'SELECT "@id" AS deal_id, "@payee" AS payee_id, "@type" AS '
+            f'credit_type, "@credit" AS credit FROM ({self._credit_sql(key)})'
+            for key in sorted(self._bulk)
+        }
+        written: dict[str, str] = {}
+        failed: list[BaseException] = []
+        cursor = self.con.cursor()
+
+        def write() -> None:
+            try:
+                for key, query in queries.items():
+                    written[key] = write_parquet(cursor, query, folder)
+            except BaseException as exc:
+                failed.append(exc)
+            finally:
+                cursor.close()
+
+        worker = threading.Thread(target=write, name="attain-credit-tables")
+        worker.start()
+
+        def finished() -> dict[str, str]:
+            worker.join()
+            if failed:
+                raise failed[0]
+            return written
+
+        self._writing = worker
+        return finished
 
     def payee_deals(self, payee: str) -> set[str]:
         """The ids of every deal that credits ``payee`` under any plan
@@ -805,6 +890,9 @@ class BulkStage(ColumnarStage):
 
 
 _CREDIT_NAMES = ("credit", "credit_share", "credit_type")
+# Rule sets loaded for overlays read in one pass are numbered from here,
+# apart from those of the general path.
+NAMED = 1_000_000
 CREDIT_TYPES = ("direct", "split", "overlay", "rollup")
 _CREDIT_KINDS = {"credit": NUMBER, "credit_share": NUMBER,
                  "credit_type": TEXT}
@@ -838,7 +926,7 @@ def _aggregate_sql(measure: Measure, test: str, kinds, index: int) -> list:
     kind = measure.aggregate
     if kind == "count":
         return [
-            f'count(DISTINCT CASE WHEN {test} THEN x."@deal" END) AS "@a{index}"',
+            f'count(DISTINCT CASE WHEN {test} THEN "@id" END) AS "@a{index}"',
             f'NULL AS "@b{index}"',
         ]
     if kind == "distinct":
@@ -942,10 +1030,8 @@ def write_credit_lists(credits: Mapping[str, list], folder: Path
                 continue
             kinds = tables.load("credit_list", [
                 ("deal_id", TEXT, [c.deal.deal_id for c in found]),
-                ("close_date", DATE, [c.deal.close_date for c in found]),
                 ("payee_id", TEXT, [c.payee_id for c in found]),
                 ("credit_type", TEXT, [c.credit_type for c in found]),
-                ("share", NUMBER, [c.share for c in found]),
                 ("credit", NUMBER, [c.amount for c in found]),
             ])
             if MIXED in kinds.values():

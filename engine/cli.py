@@ -250,12 +250,12 @@ class _Progress:
 def _closing_state(project):
     """Closed periods, their frozen lines and manual adjustments, from
     the store when it exists."""
-    from .store import Store
-
     url = _store_url(project)
     if url.startswith("sqlite:///"):
         if not Path(url[len("sqlite:///"):]).is_file():
             return {}, {}, []
+    from .store import Store
+
     with Store.open(url) as store:
         return (
             store.closed_periods(), store.frozen_lines(), store.adjustments()
@@ -314,6 +314,8 @@ def run(
     try:
         project = _project(ctx)
         folder = None if no_store else _credit_folder(project)
+        if not no_store:
+            _load_in_background("engine.store")
         project, catalog, pm, result, hashes = _evaluate(
             ctx, periods, engine, progress=progress, credit_folder=folder
         )
@@ -344,6 +346,18 @@ def run(
         click.echo(_format(formats, fmt).render_payouts(result.lines), nl=False)
     _summary(record, [path for path, _ in rendered], no_store)
     _report_waiting(result.waiting)
+
+
+def _load_in_background(module: str) -> None:
+    """Import ``module`` on another thread: the store's libraries take a
+    good part of a second to load, which DuckDB, not holding the
+    interpreter while it reads the ledger, leaves time for."""
+    import importlib
+    import threading
+
+    threading.Thread(
+        target=importlib.import_module, args=(module,), daemon=True
+    ).start()
 
 
 def _report_waiting(waiting: list[dict]) -> None:
@@ -403,9 +417,9 @@ def _stage(path: str, text: str) -> tuple[str, str]:
 
 
 def _store_url(project) -> str:
-    from .store import default_url
+    from .project import default_store_url
 
-    return project.store_url or default_url(project.root)
+    return project.store_url or default_store_url(project.root)
 
 
 def _credit_tables(result, folder: Path) -> dict[str, str]:

@@ -146,14 +146,19 @@ class _Evaluator:
         self._check_references()
 
     def run(self, credit_folder: Path | None = None) -> Evaluation:
+        """Both stages of every plan. A DuckDB evaluation writes its
+        credit tables while Python computes pay, as the two use
+        different cores."""
         self.columnar = self._columnar_stage()
         try:
-            found = self._run()
+            measured = self._measure()
+            written = None
             if credit_folder is not None and self.table is not None:
                 self.progress("writing the credit tables")
-                found.credit_tables = self.columnar.write_credits(
-                    credit_folder
-                )
+                written = self.columnar.write_credits(credit_folder)
+            found = self._pay_all(measured)
+            if written is not None:
+                found.credit_tables = written()
             return found
         finally:
             if self.columnar is not None:
@@ -170,10 +175,11 @@ class _Evaluator:
             )
             self.table = None
 
-    def _run(self) -> Evaluation:
-        lines: list[PayoutLine] = []
-        credits: dict[str, list[Credit]] = {}
-        tables: dict[str, MeasureTable] = {}
+    def _measure(self) -> list[tuple]:
+        """The first stage of every plan: (plan, slots, measures, the
+        periods shown), with the credits of each crediting kept."""
+        self.credits: dict[str, list[Credit]] = {}
+        measured = []
         plans = sorted(self.catalog.plans, key=lambda p: (p.id, p.starts))
         for plan in plans:
             key = f"{plan.crediting}/{plan.currency}/{plan.rate_date}"
@@ -181,12 +187,19 @@ class _Evaluator:
             plan_slots = slots(plan, self.roster, periods)
             windows = [_window(plan, slot) for slot in plan_slots]
             self.progress(f"{plan.id}: credits and measures")
-            table = self._first_stage(plan, key, windows, credits)
+            table = self._first_stage(plan, key, windows, self.credits)
+            measured.append((plan, plan_slots, table, shown))
+        return measured
+
+    def _pay_all(self, measured) -> Evaluation:
+        lines: list[PayoutLine] = []
+        tables: dict[str, MeasureTable] = {}
+        for plan, plan_slots, table, shown in measured:
             tables[f"{plan.id}@{plan.version}"] = table
             self.progress(f"{plan.id}: pay")
             lines += self._pay(plan, plan_slots, table, shown)
         lines.sort(key=PayoutLine.sort_key)
-        return Evaluation(lines, credits, tables)
+        return Evaluation(lines, self.credits, tables)
 
     # -- the first stage: credits and measures -------------------------------
 

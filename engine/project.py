@@ -106,6 +106,12 @@ def load_project(path: Path) -> Project:
     )
 
 
+def default_store_url(root: Path) -> str:
+    """The embedded SQLite store of a project: ``.attain/attain.db`` in it."""
+    database = Path(root).resolve() / ".attain" / "attain.db"
+    return f"sqlite:///{database}"
+
+
 def _store_url(store: dict, root: Path) -> str | None:
     if "url_env" in store:
         name = store["url_env"]

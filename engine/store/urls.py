@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from engine.project import default_store_url
+
 MASK = "***"
 
 # A password can also travel in the query string, as libpq allows.
@@ -17,8 +19,7 @@ _USERINFO_SECRET = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
 
 def default_url(project_dir: Path) -> str:
     """The embedded SQLite store of a project: ``.attain/attain.db`` in it."""
-    database = Path(project_dir).resolve() / ".attain" / "attain.db"
-    return f"sqlite:///{database}"
+    return default_store_url(project_dir)
 
 
 def redact(url: str) -> str:

@@ -67,13 +67,16 @@ QUOTA_COLUMNS = {
 Line = tuple[str, str, str]
 
 
-def run_handwritten(folder: Path, out: Path) -> dict[Line, Decimal]:
+def run_handwritten(
+    folder: Path, out: Path, config: dict[str, str] | None = None
+) -> dict[Line, Decimal]:
     """Pay every payee of the case; write ``credits.parquet`` and
     ``payouts.parquet`` into ``out`` and return the payout lines as
-    {(payee_id, period, component): amount}."""
+    {(payee_id, period, component): amount}. ``config`` is DuckDB's
+    (a memory limit, a temporary folder)."""
     out.mkdir(parents=True, exist_ok=True)
     data = Path(folder) / "data"
-    with duckdb.connect() as con:
+    with duckdb.connect(config=config or {}) as con:
         _read(con, "deals", data / "deals.csv", DEAL_COLUMNS)
         _read(con, "roster", data / "roster.csv", ROSTER_COLUMNS)
         _read(con, "quotas", data / "quotas.csv", QUOTA_COLUMNS)

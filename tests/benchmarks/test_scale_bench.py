@@ -1,0 +1,233 @@
+"""Attain at scale, against the limit and the usual way, in one run.
+
+The realistic case (:mod:`realistic`) is generated at each size, and
+three programs pay it from the same CSV files, each in its own process
+so that its peak memory can be read:
+
+- **attain**: ``attain run --engine duckdb``, end to end: reading,
+  both stages, payout lines to CSV, the credit table to Parquet, the run
+  into the SQLite store;
+- **limit**: the hand-written DuckDB SQL of :mod:`handwritten`, which
+  writes its payout lines and credit table as Parquet;
+- **row by row**: :mod:`rowwise`, each condition evaluated per deal with
+  the locked-down simpleeval (at the smallest size only).
+
+Both DuckDB programs get the same memory limit and temporary folder.
+Every program's payout lines must equal the hand-written SQL's, run in
+this process, to the cent. A last test writes the ratios to
+``.benchmarks/scale.md``.
+
+The test command runs the smallest size once. The full sizes (or those
+listed in ``ATTAIN_BENCH_SIZES``, such as ``1000000,10000000``):
+
+    ATTAIN_BENCH_LARGE=1 python -m pytest tests/benchmarks/test_scale_bench.py \\
+        --benchmark-enable -s
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from engine.bulk import DealTable
+from engine.plugins import TableSource, connectors, get_plugin_manager
+from engine.project import _open, load_project
+from handwritten import run_handwritten
+from realistic import build_case
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+LARGE = os.environ.get("ATTAIN_BENCH_LARGE") == "1"
+SIZES = [100_000] + ([1_000_000, 10_000_000] if LARGE else [])
+if os.environ.get("ATTAIN_BENCH_SIZES"):
+    SIZES = [int(n) for n in os.environ["ATTAIN_BENCH_SIZES"].split(",")]
+MEMORY_LIMIT = os.environ.get("ATTAIN_BENCH_MEMORY_LIMIT", "1GB")
+# What each program took: (program, deals) -> (seconds, peak bytes).
+MEASURED: dict[tuple[str, int], tuple[float, int]] = {}
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n}")
+def case(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"scale{request.param}")
+    build_case(folder, request.param)
+    return folder, request.param
+
+
+@pytest.fixture(scope="module")
+def expected(case):
+    """The hand-written SQL's payout lines, computed in this process."""
+    folder, _ = case
+    return run_handwritten(folder, folder / "expected")
+
+
+# Runs the program given as its arguments and writes the program's exit
+# status and peak resident size to the file named first. A child forked
+# from a process as large as pytest can be would count that process's
+# pages as its own until it execs; forked from this small one, it does not.
+LAUNCHER = """
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as f:
+    json.dump([os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024], f)
+"""
+
+
+def _measure(program: str, deals: int, argv: list[str], cwd: Path):
+    """Run ``argv`` to the end; its time and peak resident size, read
+    from the rusage the kernel keeps for that one process."""
+    scratch = cwd / f"tmp-{program.replace(' ', '-')}"
+    scratch.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "ATTAIN_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT,
+        "ATTAIN_DUCKDB_TEMP": str(scratch),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
+    }
+    report = scratch / "usage.json"
+    with open(scratch / "output.txt", "wb") as output:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(report), *argv], cwd=cwd,
+            env=env, stdout=output, stderr=subprocess.STDOUT, check=True,
+        )
+        seconds = time.perf_counter() - started
+    status, peak = json.loads(report.read_text())
+    assert status == 0, (scratch / "output.txt").read_text()
+    MEASURED[(program, deals)] = (seconds, peak)
+    return seconds, peak
+
+
+def _paid_csv(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return {
+            (r["payee_id"], r["period"], r["component"]): Decimal(r["amount"])
+            for r in csv.DictReader(f)
+        }
+
+
+def _paid_parquet(path: Path) -> dict:
+    rows = duckdb.connect().execute(
+        "SELECT payee_id, period, component, amount FROM read_parquet(?)",
+        [str(path)],
+    ).fetchall()
+    return {(p, period, c): amount for p, period, c, amount in rows}
+
+
+def _nonzero(paid: dict) -> dict:
+    return {k: v for k, v in paid.items() if v}
+
+
+def _record(benchmark, seconds: float, peak: int) -> None:
+    benchmark.extra_info["seconds"] = round(seconds, 3)
+    benchmark.extra_info["peak_mib"] = round(peak / 2**20)
+
+
+def test_limit(benchmark, case, expected):
+    folder, deals = case
+    code = (
+        "import sys; from pathlib import Path; import os; "
+        "from handwritten import run_handwritten; "
+        "run_handwritten(Path(sys.argv[1]), Path(sys.argv[2]), "
+        "{'memory_limit': os.environ['ATTAIN_DUCKDB_MEMORY_LIMIT'], "
+        "'temp_directory': os.environ['ATTAIN_DUCKDB_TEMP']})"
+    )
+    argv = [sys.executable, "-c", code, str(folder), str(folder / "limit")]
+    seconds, peak = benchmark.pedantic(
+        _measure, ("limit", deals, argv, folder), rounds=1, iterations=1
+    )
+    _record(benchmark, seconds, peak)
+    paid = _paid_parquet(folder / "limit/payouts.parquet")
+    assert paid == expected
+
+
+def test_attain(benchmark, case, expected):
+    folder, deals = case
+    argv = [sys.executable, "-m", "engine", "run", "--engine", "duckdb"]
+    seconds, peak = benchmark.pedantic(
+        _measure, ("attain", deals, argv, folder), rounds=1, iterations=1
+    )
+    _record(benchmark, seconds, peak)
+    assert _nonzero(_paid_csv(folder / "out/payouts.csv")) == _nonzero(
+        expected
+    )
+    credits = list((folder / ".attain/credits").glob("*.parquet"))
+    assert len(credits) == 1
+    if deals >= 10_000_000:
+        assert peak < 2 * 2**30, f"peak {peak / 2**30:.2f} GiB"
+
+
+def test_row_by_row(benchmark, case, expected):
+    folder, deals = case
+    if deals != SIZES[0]:
+        pytest.skip("the row-by-row evaluator runs at the smallest size")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from rowwise import run_rowwise; run_rowwise(Path(sys.argv[1]))"
+    )
+    argv = [sys.executable, "-c", code, str(folder)]
+    seconds, peak = benchmark.pedantic(
+        _measure, ("row by row", deals, argv, folder), rounds=1, iterations=1
+    )
+    _record(benchmark, seconds, peak)
+
+
+def test_connector_rows_in_batches(benchmark, case):
+    """A connector that only yields rows, loaded into DuckDB in batches."""
+    folder, deals = case
+    if deals != SIZES[0]:
+        pytest.skip("rows from a connector are measured at the smallest size")
+    project = load_project(folder / "attain.yaml")
+    source = _open(connectors(get_plugin_manager()), "deals",
+                   project.data["deals"], project.root)
+    rows_only = TableSource(name=source.name, rows=source.rows)
+
+    def load():
+        started = time.perf_counter()
+        table = DealTable.read(rows_only)
+        return table, time.perf_counter() - started
+
+    table, seconds = benchmark.pedantic(load, rounds=1, iterations=1)
+    assert len(table) == deals
+    benchmark.extra_info["rows_per_second"] = round(deals / seconds)
+    MEASURED[("connector rows", deals)] = (seconds, 0)
+
+
+def test_report():
+    """The ratios the goals are stated in, from this run."""
+    lines = ["| deals | attain | limit | attain / limit | row by row "
+             "| row by row / attain | attain peak | limit peak |",
+             "|---|---|---|---|---|---|---|---|"]
+    for deals in SIZES:
+        attain = MEASURED.get(("attain", deals))
+        limit = MEASURED.get(("limit", deals))
+        if not attain or not limit:
+            continue
+        rows = MEASURED.get(("row by row", deals))
+        lines.append(
+            f"| {deals:,} | {attain[0]:.2f} s | {limit[0]:.2f} s | "
+            f"{attain[0] / limit[0]:.2f} | "
+            + (f"{rows[0]:.1f} s | {rows[0] / attain[0]:.1f} | "
+               if rows else "| | ")
+            + f"{attain[1] / 2**20:,.0f} MiB | {limit[1] / 2**20:,.0f} MiB |"
+        )
+    connector = MEASURED.get(("connector rows", SIZES[0]))
+    if connector:
+        lines.append("")
+        lines.append(f"Rows from a connector: {SIZES[0] / connector[0]:,.0f} "
+                     "deals a second.")
+    text = "\n".join(lines) + "\n"
+    out = ROOT / ".benchmarks"
+    out.mkdir(exist_ok=True)
+    (out / "scale.md").write_text(text, encoding="utf-8")
+    print("\n" + text)
+    assert len(lines) > 2
