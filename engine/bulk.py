@@ -553,9 +553,10 @@ class BulkStage(ColumnarStage):
 
     # -- credits -----------------------------------------------------------
 
-    def credit_table(self, plan: Plan, types=None) -> str:
+    def credit_table(self, plan: Plan, types=None, payees=None) -> str:
         """SQL for the credits of the plan's crediting in the plan's
-        currency (only those of the credit ``types`` given): deal, payee,
+        currency (only those of the credit ``types`` given, and of the
+        payees in the table ``payees``, if given): deal, payee,
         type, share and exact amount, with the deal columns the measures
         read. The owners' and overlays' credits are a table; roll-ups are
         computed from it when asked for, which costs less than keeping
@@ -565,12 +566,17 @@ class BulkStage(ColumnarStage):
             self._bulk[key] = self._build_credits(plan)
         own, rollups = self._bulk[key]
         types = set(types or CREDIT_TYPES)
+        only = "TRUE" if payees is None else (
+            f'"@payee" IN (SELECT "@window_payee" FROM {payees})'
+        )
         parts = []
         if types - {"rollup"}:
             listed = _listed(sorted(types - {"rollup"}))
-            parts.append(f'SELECT * FROM {own} WHERE "@type" IN ({listed})')
+            parts.append(
+                f'SELECT * FROM {own} WHERE "@type" IN ({listed}) AND {only}'
+            )
         if "rollup" in types and rollups is not None:
-            parts.append(rollups)
+            parts.append(f"SELECT * FROM ({rollups}) WHERE {only}")
         if not parts:
             return f"SELECT * FROM {own} WHERE FALSE"
         return " UNION ALL ".join(parts)
@@ -666,6 +672,18 @@ class BulkStage(ColumnarStage):
             f'JOIN rule_payees p ON p."@set" = {number} '
             'AND p."@rule" = m."@rule"'
         )
+
+    def _owner_epochs(self, owners: str, dated: bool) -> list[tuple]:
+        """Every payee with every stretch of the roster, when there are
+        few enough: cheaper than finding the stretches each owner's deals
+        close in."""
+        if len(self.roster) * len(self.changes) > 200_000:
+            return super()._owner_epochs(owners, dated)
+        return [
+            (payee, epoch)
+            for payee in self.roster
+            for epoch in range(len(self.changes))
+        ]
 
     def _named_rules(self, ident: str, rules: Territories) -> int:
         """The number under which a rule set's named payees are loaded."""
@@ -773,17 +791,17 @@ class BulkStage(ColumnarStage):
         found: dict[tuple[str, str], list] = {}
         if windows and counted:
             types = set().union(*(m.credit_types for m in counted))
-            table = self.credit_table(plan, types)
             share = "NULL"
             if "credit_share" in self._read(plan.crediting):
                 share = '"@share"'
             with _refusals():
-                found = self._aggregates(table, counted, windows, skip, share)
+                found = self._aggregates(plan, types, counted, windows, skip,
+                                         share)
         return [], self._table(measures, counted, windows, found)
 
-    def _aggregates(self, table, counted, windows, skip, share="NULL"):
+    def _aggregates(self, plan, types, counted, windows, skip, share):
         """Each measure's aggregates per window, in one pass over the
-        credits."""
+        credits of the windows' payees."""
         name = f"bulk_windows_{self._windows}"
         self._windows += 1
         self._tables.load(name, [
@@ -792,6 +810,7 @@ class BulkStage(ColumnarStage):
             ("@first", DATE, [w[2] for w in windows]),
             ("@last", DATE, [w[3] for w in windows]),
         ])
+        table = self.credit_table(plan, types, name)
         kinds = {**self._deals(), **_CREDIT_KINDS}
         columns = []
         for index, measure in enumerate(counted):

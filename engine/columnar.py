@@ -449,12 +449,7 @@ class ColumnarStage:
         """A table of each owner's managers, nearest first, for every
         stretch of days the roster stays the same. ``dated`` owners carry
         their deal's close date."""
-        deals = "" if dated else 'JOIN deals d USING ("@deal") '
-        day = 'o."@day"' if dated else 'd."@day"'
-        pairs = self.con.execute(
-            f'SELECT DISTINCT o."@payee", c."@epoch" FROM {owners} o '
-            f'{deals}ASOF JOIN changes c ON {day} >= c."@start"'
-        ).fetchall()
+        pairs = self._owner_epochs(owners, dated)
         roles = crediting.rollup_roles
         chains = []
         for payee, epoch in pairs:
@@ -469,6 +464,15 @@ class ColumnarStage:
             table, _by_column(names, (TEXT, INTEGER, INTEGER, TEXT), chains)
         )
         return table
+
+    def _owner_epochs(self, owners: str, dated: bool) -> list[tuple]:
+        """Each owner with each stretch of days its deals close in."""
+        deals = "" if dated else 'JOIN deals d USING ("@deal") '
+        day = 'o."@day"' if dated else 'd."@day"'
+        return self.con.execute(
+            f'SELECT DISTINCT o."@payee", c."@epoch" FROM {owners} o '
+            f'{deals}ASOF JOIN changes c ON {day} >= c."@start"'
+        ).fetchall()
 
     def _territory_payees(self, ident: str) -> str:
         """SQL for (deal, rule, k1, k2, payee): each deal's payees under a

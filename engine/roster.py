@@ -28,6 +28,9 @@ class Roster:
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._rows))
 
+    def __len__(self) -> int:
+        return len(self._rows)
+
     def stretches(self, payee_id: str) -> list[RosterRow]:
         return self._rows.get(payee_id, [])
 
