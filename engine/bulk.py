@@ -64,7 +64,8 @@ _EXACT = (
     f"[+-]?0*([0-9]{{1,{WHOLE}}}([.][0-9]{{0,{PLACES}}})?|[.][0-9]{{1,{PLACES}}})"
 )
 _INTEGER = "[+-]?[0-9]+"
-_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# The trimmed text of a column is named this and the column's name.
+TEXT_OF = "@t:"
 
 
 class DealTable:
@@ -367,9 +368,10 @@ _SCANS = {"csv": _csv, "jsonl": _json_lines, "parquet": _parquet}
 
 
 def _typed(name: str, kind: str) -> tuple[str, str]:
-    """SQL for a column's value, and for whether its text was not a
-    value of its kind (as the Python reader would say)."""
-    text = f"NULLIF(trim({quote(name)}), '')"
+    """SQL for a column's value from its text (the column ``@t`` plus its
+    name), and for whether that text was not a value of its kind, as the
+    Python reader would say; the second may read the first by name."""
+    text = quote(TEXT_OF + name)
     if kind == "string":
         return text, "FALSE"
     if kind == "decimal":
@@ -389,14 +391,17 @@ def _typed(name: str, kind: str) -> tuple[str, str]:
         )
         fits = "TRUE"
     else:
+        # DuckDB also reads 2026/02/01 and 2026-2-1 as dates; the
+        # Python reader takes only 2026-02-01.
         value = (
-            f"CASE WHEN regexp_full_match({text}, '{_DATE}') "
+            f"CASE WHEN length({text}) = 10 AND {text}[5] = '-' AND "
+            f"{text}[8] = '-' AND {text}[1] BETWEEN '0' AND '9' "
             f"THEN TRY_CAST({text} AS DATE) END"
         )
         fits = "TRUE"
     return value, (
         f"({text} IS NOT NULL AND (NOT coalesce({fits}, FALSE) "
-        f"OR {value} IS NULL))"
+        f"OR {quote(name)} IS NULL))"
     )
 
 
@@ -404,35 +409,53 @@ def _create(con, scan: str, present, columns, append: bool = False,
             doubtful=()) -> None:
     """Create (or add to) ``deal_rows`` from a scan of text columns, with
     ``@bad`` marking a row the Python reader would refuse, or that it
-    must read itself (``doubtful``)."""
+    must read itself (``doubtful``). Each column is trimmed, then typed,
+    then checked, each step reading the one before by name, so that no
+    value is computed twice."""
+    texts = ", ".join(
+        f"NULLIF(trim({quote(n)}), '') AS {quote(TEXT_OF + n)}"
+        for n in present
+    )
+    extra = [f"{quote(OWN + n)}" for n in present
+             if f'"{OWN}{n}"' in " ".join(doubtful)]
+    extra += ['"@line"'] if '"@line"' in " ".join(doubtful) else []
     values, bad = {}, list(doubtful)
     for name in present:
         value, wrong = _typed(name, columns[name])
         values[name] = value
         bad.append(wrong)
     for name in DEAL_REQUIRED:
-        bad.append(f"{values[name]} IS NULL")
-    stage = values.get("stage", "NULL")
-    values["stage"] = (
+        bad.append(f"{quote(name)} IS NULL")
+    stage = quote("stage") if "stage" in values else "NULL"
+    final = {name: quote(name) for name in values}
+    final["stage"] = (
         f"CASE WHEN {stage} IS NULL THEN '{WON}' WHEN lower({stage}) IN "
         f"('{WON}', '{LOST}') THEN lower({stage}) ELSE {stage} END"
     )
     if "currency" in values:
-        currency = values["currency"]
-        bad.append(f"NOT coalesce(regexp_full_match({currency}, "
+        bad.append("NOT coalesce(regexp_full_match(currency, "
                    "'[A-Za-z]{3}'), TRUE)")
-        values["currency"] = f"upper({currency})"
+        final["currency"] = "upper(currency)"
     for name, top in (("probability", 1), ("split_percent", 100)):
         if name in values:
-            bad.append(f"NOT coalesce({values[name]} BETWEEN 0 AND {top}, "
+            bad.append(f"NOT coalesce({quote(name)} BETWEEN 0 AND {top}, "
                        "TRUE)")
-    selected = ", ".join(f"{v} AS {quote(n)}" for n, v in values.items())
-    query = f'SELECT {selected}, ({" OR ".join(bad)}) AS "@bad" FROM {scan}'
+    typed = ", ".join(f"{v} AS {quote(n)}" for n, v in values.items())
+    kept = ", ".join(
+        [quote(TEXT_OF + n) for n in present] + extra
+    )
+    selected = ", ".join(f"{v} AS {quote(n)}" for n, v in final.items())
+    query = (
+        f'SELECT {selected}, ({" OR ".join(bad)}) AS "@bad" FROM '
+        f"(SELECT {typed}, {kept} FROM (SELECT {texts}"
+        + "".join(f", {e}" for e in extra)
+        + f" FROM {scan}))"
+    )
     if append:
         con.execute(f"INSERT INTO deal_rows BY NAME {query}")
     else:
         con.execute(f"CREATE OR REPLACE TABLE deal_rows AS {query}")
-    return list(values)
+    return list(final)
 
 
 def _clean(con) -> bool:
@@ -674,16 +697,23 @@ class BulkStage(ColumnarStage):
         )
 
     def _owner_epochs(self, owners: str, dated: bool) -> list[tuple]:
-        """Every payee with every stretch of the roster, when there are
-        few enough: cheaper than finding the stretches each owner's deals
-        close in."""
-        if len(self.roster) * len(self.changes) > 200_000:
-            return super()._owner_epochs(owners, dated)
-        return [
-            (payee, epoch)
-            for payee in self.roster
-            for epoch in range(len(self.changes))
+        """Every payee with every stretch of the roster that deals close
+        in, when there are few enough: cheaper than finding the stretches
+        each owner's deals close in."""
+        first, last = self.con.execute(
+            'SELECT min("@day"), max("@day") FROM deals'
+        ).fetchone()
+        if first is None:
+            return []
+        starts = self.changes
+        epochs = [
+            epoch for epoch, start in enumerate(starts)
+            if start <= last
+            and (epoch + 1 == len(starts) or starts[epoch + 1] > first)
         ]
+        if len(self.roster) * len(epochs) > 200_000:
+            return super()._owner_epochs(owners, dated)
+        return [(payee, epoch) for payee in self.roster for epoch in epochs]
 
     def _named_rules(self, ident: str, rules: Territories) -> int:
         """The number under which a rule set's named payees are loaded."""

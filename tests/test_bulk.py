@@ -152,6 +152,10 @@ HEADER = "deal_id,close_date,amount,owner,stage,split_percent\n"
 
 @pytest.mark.parametrize("row, column, value", [
     ("D2,2026-02-30,10.00,A,won,", "close_date", "2026-02-30"),
+    ("D2,2026/02/03,10.00,A,won,", "close_date", "2026/02/03"),
+    ("D2,2026-2-3,10.00,A,won,", "close_date", "2026-2-3"),
+    ("D2,-026-02-03,10.00,A,won,", "close_date", "-026-02-03"),
+    ("D2,2026-02-03,1e3,A,won,", "amount", "1e3"),
     ("D2,2026-02-03,1 000,A,won,", "amount", "1 000"),
     ("D2,2026-02-03,10,,won,", "owner", ""),
     ("D2,2026-02-03,10,A,won,140", "split_percent", "140"),
