@@ -560,6 +560,7 @@ class BulkStage(ColumnarStage):
         self.table = table
         self._bulk: dict[str, tuple[str, str | None]] = {}
         self._named: dict[str, int] = {}
+        self._chain_tables: dict[str, str] = {}
         self._windows = 0
 
     def close(self) -> None:
@@ -645,6 +646,7 @@ class BulkStage(ColumnarStage):
     def _rollups(self, crediting: Crediting, own: str, carried) -> str:
         owners = f"(SELECT * FROM {own} WHERE \"@type\" IN ('direct', 'split'))"
         chains = self._chains(crediting, owners, dated=True)
+        self._chain_tables[own] = chains
         kept = "".join(f", o.{c}" for c in carried)
         return (
             f'SELECT m."@manager" AS "@payee", \'rollup\' AS "@type"{kept}, '
@@ -840,6 +842,10 @@ class BulkStage(ColumnarStage):
             ("@first", DATE, [w[2] for w in windows]),
             ("@last", DATE, [w[3] for w in windows]),
         ])
+        kinds = {**self._deals(), **_CREDIT_KINDS}
+        if self._rolled_up(plan, types, counted):
+            return self._rollup_aggregates(plan, counted, windows, skip,
+                                           share, name)
         table = self.credit_table(plan, types, name)
         kinds = {**self._deals(), **_CREDIT_KINDS}
         columns = []
@@ -855,6 +861,66 @@ class BulkStage(ColumnarStage):
             f'"@type" AS credit_type FROM ({table})) x JOIN {name} w '
             'ON "@window_payee" = "@payee" AND "@day" BETWEEN "@first" '
             f'AND "@last"{skipped} GROUP BY ALL'
+        )
+        return {
+            (payee, key): values
+            for payee, key, *values in self.con.execute(query).fetchall()
+        }
+
+    def _rolled_up(self, plan, types, counted) -> bool:
+        """Whether the plan counts only roll-ups, with sums (or averages)
+        whose conditions do not depend on who is credited: then each
+        manager's measures are the sums of their reports' measures."""
+        if types != {"rollup"}:
+            return False
+        return all(
+            m.aggregate in ("sum", "average") and not m.owner_only
+            for m in counted
+        )
+
+    def _rollup_aggregates(self, plan, counted, windows, skip, share, name):
+        """Sums of roll-ups per manager and window, from the owners'
+        credits summed per owner, stretch of the roster and window, then
+        added up along the chains of managers: no roll-up credit is made.
+        A deal has one close date, so it falls in one such group."""
+        self.credit_table(plan, {"rollup"})
+        own, _ = self._bulk[_key(plan)]
+        chains = self._chain_tables[own]
+        kinds = {**self._deals(), **_CREDIT_KINDS}
+        inner, outer = [], []
+        for index, measure in enumerate(counted):
+            test = self._counts(measure, kinds)
+            value = compile_value(measure.argument, kinds)
+            if _value_kind(measure, kinds) != NUMBER:
+                raise NotColumnar(
+                    f"Measure '{measure.id}' does not sum numbers."
+                )
+            chosen = f"CASE WHEN {test} THEN {value} END"
+            inner += [f'sum({chosen}) AS "@s{index}"',
+                      f'count({chosen}) AS "@c{index}"']
+            outer += [f'sum("@s{index}")', f'sum("@c{index}")']
+        skipped = ""
+        if skip:
+            skipped = f' AND "@id" NOT IN ({_listed(sorted(skip))})'
+        keys = f"{name}_keys"
+        self.con.execute(
+            f'CREATE TABLE {keys} AS SELECT DISTINCT "@key", "@first", '
+            f'"@last" FROM {name}'
+        )
+        query = (
+            f'SELECT m."@manager", r."@key", {", ".join(outer)} FROM ('
+            f'SELECT o."@report", c."@epoch", k."@key", {", ".join(inner)} '
+            f'FROM (SELECT * EXCLUDE ("@type", "@payee"), "@payee" AS '
+            '"@report", \'rollup\' AS "@type", \'rollup\' AS credit_type, '
+            f'"@credit" AS credit, {share} AS credit_share FROM {own} '
+            f"WHERE \"@type\" IN ('direct', 'split'){skipped}) o "
+            'ASOF JOIN changes c ON o."@day" >= c."@start" '
+            f'JOIN {keys} k ON o."@day" BETWEEN k."@first" AND k."@last" '
+            'GROUP BY ALL) r '
+            f'JOIN {chains} m ON m."@payee" = r."@report" '
+            'AND m."@epoch" = r."@epoch" '
+            f'JOIN {name} w ON w."@window_payee" = m."@manager" '
+            'AND w."@key" = r."@key" GROUP BY ALL'
         )
         return {
             (payee, key): values
