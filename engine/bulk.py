@@ -61,7 +61,8 @@ _KINDS = {"string": TEXT, "decimal": NUMBER, "integer": NUMBER,
 # A plain decimal (as the Python reader takes it) that DECIMAL(38, 9)
 # holds exactly: at most 29 digits before the point and 9 after.
 _EXACT = (
-    f"[+-]?0*([0-9]{{1,{WHOLE}}}([.][0-9]{{0,{PLACES}}})?|[.][0-9]{{1,{PLACES}}})"
+    f"[+-]?0*([0-9]{{1,{WHOLE}}}([.][0-9]{{0,{PLACES}}})?"
+    f"|[.][0-9]{{1,{PLACES}}})"
 )
 _INTEGER = "[+-]?[0-9]+"
 # The trimmed text of a column is named this and the column's name.
@@ -252,7 +253,8 @@ class DealTable:
         return 2 if self.source.format == "csv" else 1
 
 
-def connect(memory_limit: str | None = None, temp_directory: str | None = None):
+def connect(memory_limit: str | None = None,
+            temp_directory: str | None = None):
     """An in-process DuckDB with the limits the environment asks for."""
     config = {}
     memory_limit = memory_limit or os.environ.get("ATTAIN_DUCKDB_MEMORY_LIMIT")
@@ -623,7 +625,8 @@ class BulkStage(ColumnarStage):
             carry += f', {basis} AS "@basis"'
             kept = ", ".join(['"@deal"', '"@payee"', '"@type"', '"@share"']
                              + carried + ['"@basis"'])
-            parts = [f"SELECT {kept} FROM ({self._owners_sql(crediting, carry)})"]
+            owners = self._owners_sql(crediting, carry)
+            parts = [f"SELECT {kept} FROM ({owners})"]
             parts += [
                 f"SELECT {kept} FROM "
                 f"({self._overlay_sql(index, overlay, carry)})"
@@ -644,7 +647,9 @@ class BulkStage(ColumnarStage):
         return own, rollups
 
     def _rollups(self, crediting: Crediting, own: str, carried) -> str:
-        owners = f"(SELECT * FROM {own} WHERE \"@type\" IN ('direct', 'split'))"
+        owners = (
+            f"(SELECT * FROM {own} WHERE \"@type\" IN ('direct', 'split'))"
+        )
         chains = self._chains(crediting, owners, dated=True)
         self._chain_tables[own] = chains
         kept = "".join(f", o.{c}" for c in carried)
@@ -684,7 +689,8 @@ class BulkStage(ColumnarStage):
             rule = f"CASE {chosen} END"
         else:
             listed = ", ".join(
-                f"CASE WHEN {test} THEN {i} END" for i, test in enumerate(tests)
+                f"CASE WHEN {test} THEN {i} END"
+                for i, test in enumerate(tests)
             )
             rule = f"UNNEST([{listed}])"
         where = "TRUE"

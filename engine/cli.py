@@ -299,7 +299,8 @@ def _overlaps(label: str, asked) -> bool:
 @click.option(
     "--engine", type=click.Choice(["python", "duckdb", "auto"]),
     default=None, help="Where credits and measures are computed; by "
-    "default the project's engine (auto: DuckDB above 20,000 deals).",
+    "default the project's engine (auto: DuckDB for a deal file over "
+    "2 MB).",
 )
 @click.pass_context
 def run(
