@@ -53,7 +53,7 @@ PRECISION = 60
 class Inputs:
     """The typed input tables of one evaluation.
 
-    ``deals`` is a list, or a :class:`~engine.bulk.DealTable` when the
+    ``deals`` is a list, or a :class:`~engine.dealtable.DealTable` when the
     ledger was read into DuckDB. ``through`` is the last close date of
     the whole ledger when ``deals`` holds only part of it.
     """
@@ -101,7 +101,7 @@ def evaluate(
     ``engine`` runs the first stage (credits and measures) in Python, on
     DuckDB, or ``auto``: on DuckDB above ``AUTO_DEALS`` deals. Both give
     the same lines; a plan DuckDB cannot compute exactly runs in Python.
-    A ledger read into DuckDB (a :class:`~engine.bulk.DealTable`) is
+    A ledger read into DuckDB (a :class:`~engine.dealtable.DealTable`) is
     evaluated there whatever ``engine`` says, unless it says ``python``.
 
     ``progress`` is called with the name of each stage as it starts;

@@ -141,7 +141,7 @@ def read_inputs(
     """The project's data as typed records, and a hash of each source.
 
     With ``engine`` ``duckdb`` the deal ledger is read into DuckDB (a
-    :class:`~engine.bulk.DealTable`), and with ``auto`` when its file is
+    :class:`~engine.dealtable.DealTable`), and with ``auto`` when its file is
     larger than ``AUTO_BYTES``; otherwise it is a list of deals.
 
     ``deal_fields`` are the types plan files declare for extra deal
@@ -208,7 +208,7 @@ def _ledger(source, columns: dict[str, str], engine: str):
     )
     if engine == "python" or (engine == "auto" and not large):
         return reader.read_deals(source, column_types=columns)
-    from .bulk import DealTable
+    from .dealtable import DealTable
     from .columnar import NotColumnar
 
     try:

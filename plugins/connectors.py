@@ -4,7 +4,7 @@ Each streams its rows and numbers them as a person finds them in the
 file. They check the shape of the file (a header, cells per row, one
 JSON object per line); :mod:`engine.data` checks the values. Large deal
 files of all three kinds are also read whole by DuckDB
-(:mod:`engine.bulk`), which gets the same values.
+(:mod:`engine.dealtable`), which gets the same values.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 import test_columnar as generated
-from engine import bulk
-from engine.bulk import DealTable
+from engine import dealtable
+from engine.dealtable import DealTable
 from engine.columnar import NotColumnar
 from engine.errors import DataError
 from engine.evaluate import evaluate
@@ -134,7 +134,7 @@ def test_generated_plans_in_bulk(seed, projects, tmp_path, caplog):
 
 def test_rows_of_a_connector_are_loaded_in_batches(projects, monkeypatch,
                                                     caplog):
-    monkeypatch.setattr(bulk, "BATCH", 97)
+    monkeypatch.setattr(dealtable, "BATCH", 97)
     project, inputs = projects[2026]
     catalog = load_catalog([ROOT / "plan_specs/fy2026"])
     same_pay(catalog, project, inputs, rows=True, caplog=caplog)

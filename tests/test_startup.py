@@ -40,6 +40,7 @@ STORE_AND_COLUMNAR = (
     "engine.store",
     "engine.columnar",
     "engine.bulk",
+    "engine.dealtable",
 )
 DATA_FRAMES = ("pandas", "polars", "pyarrow")
 PLAN_READING = ("jsonschema", "yaml", "simpleeval", "engine.loader")

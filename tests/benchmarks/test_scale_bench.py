@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engine.bulk import DealTable
+from engine.dealtable import DealTable
 from engine.plugins import TableSource, connectors, get_plugin_manager
 from engine.project import _open, load_project
 from handwritten import run_handwritten
