@@ -127,7 +127,7 @@ def test_built_ins_are_plugins_with_their_hooks():
 def test_built_ins_register_connectors_formats_and_metrics():
     pm = get_plugin_manager(entry_points=False)
 
-    assert list(connectors(pm)) == ["csv", "jsonl"]
+    assert list(connectors(pm)) == ["csv", "jsonl", "parquet"]
     assert list(output_formats(pm)) == ["csv", "json", "markdown"]
     assert set(metrics(pm)) == {
         "new_logo_count",
@@ -281,7 +281,7 @@ def test_a_plugin_connector_is_used_like_a_built_in(install, tmp_path):
     found = connectors(get_plugin_manager())
     source = found["ssv"].open({"path": "list.csv"}, tmp_path)
 
-    assert list(found) == ["csv", "jsonl", "ssv"]
+    assert list(found) == ["csv", "jsonl", "parquet", "ssv"]
     assert list(source.rows()) == [(2, {"account": "ACME", "note": "x"})]
 
 

@@ -154,7 +154,7 @@ def test_version_2_store_is_migrated_and_keeps_its_run(store_url: str):
     create_v2_store(store_url)
 
     with Store.open(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         old = store.get_run(V1_RUN_ID)
         store.save_run(make_run())
 
