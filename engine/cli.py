@@ -222,6 +222,7 @@ def _evaluate(ctx, periods, engine=None, *, progress=None, payee=None,
         catalog, inputs, wanted, metrics(pm), engine=engine,
         progress=progress, credit_folder=credit_folder,
     )
+    hashes = dict(hashes)
     result.lines, result.waiting = _settle_closed(
         result.lines, asked, closings, frozen, adjustments, hashes
     )

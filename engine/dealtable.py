@@ -163,12 +163,10 @@ class DealTable:
 
     def first_unknown_owner(self, payees: Iterable[str]) -> Deal | None:
         """The first deal whose owner is not one of ``payees``."""
-        self.con.execute("CREATE OR REPLACE TEMP TABLE known (payee VARCHAR)")
-        self.con.executemany("INSERT INTO known VALUES (?)",
-                             [(p,) for p in payees])
         found = self.con.execute(
             'SELECT min("@deal") FROM deals WHERE "@owner" NOT IN '
-            "(SELECT payee FROM known)"
+            "(SELECT unnest(?::VARCHAR[]))",
+            [list(payees)],
         ).fetchone()[0]
         if found is None:
             return None
@@ -184,9 +182,10 @@ class DealTable:
         return self.deals_where("NULLIF(cancels, '') IS NOT NULL")
 
     def by_ids(self, ids: Iterable[str]) -> list[Deal]:
-        self.con.execute("CREATE OR REPLACE TEMP TABLE wanted (id VARCHAR)")
-        self.con.executemany("INSERT INTO wanted VALUES (?)",
-                             [(i,) for i in set(ids)])
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE wanted AS "
+            "SELECT unnest(?::VARCHAR[]) AS id", [sorted(set(ids))]
+        )
         return self.deals_where('"@id" IN (SELECT id FROM wanted)')
 
     def deals(self) -> list[Deal]:

@@ -11,6 +11,8 @@ import hashlib
 import logging
 import os
 import re
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,12 +156,11 @@ def read_inputs(
     from .plugins import connectors
 
     found = connectors(pm)
-    sources = {}
-    hashes = {}
-    for name, options in project.data.items():
-        source = _open(found, name, options, project.root)
-        sources[name] = source
-        hashes[name] = _hash(source)
+    sources = {
+        name: _open(found, name, options, project.root)
+        for name, options in project.data.items()
+    }
+    hashes = InputHashes(sources)
 
     def table(name, read, **kw):
         return read(sources[name], **kw) if name in sources else []
@@ -245,6 +246,44 @@ def _open(found, name: str, options: dict, root: Path):
     if name not in STANDARD_SOURCES:
         options.pop("column", None)
     return connector.open(options, root)
+
+
+class InputHashes(Mapping[str, str]):
+    """The SHA-256 of each source, computed on a thread of its own while
+    the sources are read and pay is computed (hashing a large file takes
+    a core for about a second per gigabyte and holds no lock); asking for
+    one waits for all."""
+
+    def __init__(self, sources: dict):
+        self._found: dict[str, str] = {}
+        self._failed: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._hash_all, args=(dict(sources),),
+            name="attain-input-hashes", daemon=True,
+        )
+        self._thread.start()
+
+    def _hash_all(self, sources: dict) -> None:
+        try:
+            for name, source in sources.items():
+                self._found[name] = _hash(source)
+        except BaseException as exc:
+            self._failed.append(exc)
+
+    def _wait(self) -> dict[str, str]:
+        self._thread.join()
+        if self._failed:
+            raise self._failed[0]
+        return self._found
+
+    def __getitem__(self, name: str) -> str:
+        return self._wait()[name]
+
+    def __iter__(self):
+        return iter(self._wait())
+
+    def __len__(self) -> int:
+        return len(self._wait())
 
 
 def _hash(source) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from decimal import Decimal
 from typing import Mapping
 
@@ -32,7 +33,7 @@ class Slot:
     period: Period
     spans: tuple[tuple[date, date], ...]
 
-    @property
+    @cached_property
     def active_days(self) -> int:
         return span_days(self.spans)
 
