@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,12 +163,33 @@ def read_inputs(
     }
     hashes = InputHashes(sources)
 
+    columns = _column_types(project.deal_columns, deal_fields or {})
+    # DuckDB reads a large ledger without holding the interpreter, so the
+    # other tables are read in Python meanwhile. A fault in the ledger is
+    # reported first, as when the tables were read one after the other.
+    with ThreadPoolExecutor(1, thread_name_prefix="attain-ledger") as pool:
+        ledger = pool.submit(_ledger, sources["deals"], columns, engine)
+        try:
+            others = _other_tables(project, sources, snapshots)
+        except Exception:
+            ledger.result()
+            raise
+        inputs = Inputs(deals=ledger.result(), **others)
+    for name, source in sources.items():
+        if name not in STANDARD_SOURCES:
+            column = project.data[name].get("column", "account")
+            inputs.lists[name] = reader.read_list(source, column)
+    return inputs, hashes
+
+
+def _other_tables(project: Project, sources: dict, snapshots: bool) -> dict:
+    """Every table but the ledger, as keyword arguments of ``Inputs``."""
+    from . import data as reader
+
     def table(name, read, **kw):
         return read(sources[name], **kw) if name in sources else []
 
-    columns = _column_types(project.deal_columns, deal_fields or {})
-    inputs = Inputs(
-        deals=_ledger(sources["deals"], columns, engine),
+    return dict(
         roster=reader.read_roster(
             sources["roster"],
             column_types=project.data["roster"].get("columns", {}),
@@ -192,11 +214,6 @@ def read_inputs(
             required=("payee_id", "amount"),
         ),
     )
-    for name, source in sources.items():
-        if name not in STANDARD_SOURCES:
-            column = project.data[name].get("column", "account")
-            inputs.lists[name] = reader.read_list(source, column)
-    return inputs, hashes
 
 
 def _ledger(source, columns: dict[str, str], engine: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
@@ -120,6 +121,7 @@ def ti_amount(value: object) -> TiAmount:
     return TiAmount(to_decimal(value))
 
 
+@lru_cache(maxsize=4096)
 def percent_text(value: Decimal) -> str:
     """A fraction as a percentage without trailing zeros: 0.125 -> 12.5%."""
     number = (value * 100).normalize()

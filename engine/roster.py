@@ -16,6 +16,7 @@ class Roster:
     def __init__(self, rows: Iterable[RosterRow]):
         self._rows: dict[str, list[RosterRow]] = {}
         self._chains: dict[tuple[str, date], list[str]] = {}
+        self._hired: dict[str, date | None] = {}
         for row in rows:
             self._rows.setdefault(row.payee_id, []).append(row)
         for stretches in self._rows.values():
@@ -52,8 +53,12 @@ class Roster:
         return rows[-1].name if rows else payee_id
 
     def hire_date(self, payee_id: str) -> date | None:
-        dates = [r.hire_date for r in self.stretches(payee_id) if r.hire_date]
-        return min(dates) if dates else None
+        if payee_id not in self._hired:
+            dates = [
+                r.hire_date for r in self.stretches(payee_id) if r.hire_date
+            ]
+            self._hired[payee_id] = min(dates) if dates else None
+        return self._hired[payee_id]
 
     def termination_date(self, payee_id: str) -> date | None:
         dates = [

@@ -477,3 +477,38 @@ def test_json_values_of_another_kind_read_as_python_reads_them(tmp_path):
     assert d1.attributes["segment"] == "true"
     assert d1.attributes["industry"] == "2.50"
     assert d2.attributes["note"] == "kept" and d1.attributes["note"] is None
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_a_bad_ledger_is_reported_before_a_bad_roster(tmp_path, engine):
+    """The roster is read while DuckDB reads the ledger; when both are
+    wrong, the ledger's fault is the one reported, on either engine."""
+    (tmp_path / "deals.csv").write_text(
+        HEADER + "D1,2026-02-01,5.5,A,won,\nD2,2026-02-31,1,A,won,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "roster.csv").write_text(
+        "payee_id,name,role,hire_date\nA,Ann,ae,not a date\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "attain.yaml").write_text(yaml.safe_dump({
+        "kind": "project", "name": "Both wrong", "plans": ["plans"],
+        "data": {
+            "deals": {"connector": "csv", "path": "deals.csv"},
+            "roster": {"connector": "csv", "path": "roster.csv"},
+        },
+    }), encoding="utf-8")
+    project = load_project(tmp_path / "attain.yaml")
+
+    with pytest.raises(DataError) as caught:
+        read_inputs(project, get_plugin_manager(), {}, engine=engine)
+
+    assert caught.value.source.endswith("deals.csv")
+    assert (caught.value.row, caught.value.column) == (3, "close_date")
+
+    (tmp_path / "deals.csv").write_text(
+        HEADER + "D1,2026-02-01,5.5,A,won,\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError) as caught:
+        read_inputs(project, get_plugin_manager(), {}, engine=engine)
+    assert caught.value.column == "hire_date"
