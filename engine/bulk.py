@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .columnar import ColumnarStage, NotColumnar, _key, _listed, _refusals
 from .dealtable import DealTable, connect
+from .later import Later
 from .measures import (
     MeasureResult,
     MeasureTable,
@@ -60,9 +61,6 @@ class BulkStage(ColumnarStage):
         self._has_stretches = False
 
     def close(self) -> None:
-        writing = getattr(self, "_writing", None)
-        if writing is not None:
-            writing.join()
         self._tables.close()
 
     def _deals(self) -> dict[str, str | None]:
@@ -478,43 +476,30 @@ class BulkStage(ColumnarStage):
             f" UNION ALL {rollups}" if rollups else ""
         )
 
-    def write_credits(self, folder: Path):
+    def write_credits(self, folder: Path) -> Later:
         """Start writing each credit table as Parquet in ``folder``, named
-        by the hash of its content, on a connection of its own; returns a
-        function that waits for the files and gives crediting (with
-        currency and rate policy) to hash."""
-        import threading
-
+        by the hash of its content, on a connection of its own; returns
+        crediting (with currency and rate policy) to hash, which waits
+        for the files when read. The thread is not a daemon: a file
+        started is finished, even when the run fails meanwhile."""
         folder.mkdir(parents=True, exist_ok=True)
         queries = {
             key: 'SELECT "@id" AS deal_id, "@payee" AS payee_id, "@type" AS '
             f'credit_type, "@credit" AS credit FROM ({self._credit_sql(key)})'
             for key in sorted(self._bulk)
         }
-        written: dict[str, str] = {}
-        failed: list[BaseException] = []
         cursor = self.con.cursor()
 
-        def write() -> None:
+        def write() -> dict[str, str]:
             try:
-                for key, query in queries.items():
-                    written[key] = write_parquet(cursor, query, folder)
-            except BaseException as exc:
-                failed.append(exc)
+                return {
+                    key: write_parquet(cursor, query, folder)
+                    for key, query in queries.items()
+                }
             finally:
                 cursor.close()
 
-        worker = threading.Thread(target=write, name="attain-credit-tables")
-        worker.start()
-
-        def finished() -> dict[str, str]:
-            worker.join()
-            if failed:
-                raise failed[0]
-            return written
-
-        self._writing = worker
-        return finished
+        return Later(write, queries, "credit-tables", daemon=False)
 
     def payee_deals(self, payee: str) -> set[str]:
         """The ids of every deal that credits ``payee`` under any plan

@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import click
 
@@ -424,15 +424,19 @@ def _store_url(project) -> str:
     return project.store_url or default_store_url(project.root)
 
 
-def _credit_tables(result, folder: Path) -> dict[str, str]:
-    """The run's credit tables as Parquet: those DuckDB wrote, and those
-    computed in Python."""
+def _credit_tables(result, folder: Path) -> Mapping[str, str]:
+    """The run's credit tables as Parquet: those DuckDB writes, and those
+    computed in Python. DuckDB's may still be being written; reading
+    the mapping (as the store does, after the payout lines) waits."""
     from .bulk import write_credit_lists
 
-    written = dict(result.credit_tables)
-    rest = {k: v for k, v in result.credits.items() if k not in written}
-    written.update(write_credit_lists(rest, folder))
-    return written
+    rest = {
+        k: v for k, v in result.credits.items()
+        if k not in result.credit_tables
+    }
+    if not rest:
+        return result.credit_tables
+    return {**result.credit_tables, **write_credit_lists(rest, folder)}
 
 
 def _credit_folder(project) -> Path:

@@ -158,7 +158,7 @@ class _Evaluator:
                 written = self.columnar.write_credits(credit_folder)
             found = self._pay_all(measured)
             if written is not None:
-                found.credit_tables = written()
+                found.credit_tables = written
             return found
         finally:
             if self.columnar is not None:

@@ -11,8 +11,6 @@ import hashlib
 import logging
 import os
 import re
-import threading
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from . import schema
 from .errors import ConfigError, Finding, InvalidPlanError, YamlSyntaxError
+from .later import Later
 from .yamlio import load_yaml
 
 logger = logging.getLogger(__name__)
@@ -161,7 +160,11 @@ def read_inputs(
         name: _open(found, name, options, project.root)
         for name, options in project.data.items()
     }
-    hashes = InputHashes(sources)
+    # Hashing a large file takes a core for about a second per gigabyte.
+    hashes = Later(
+        lambda: {name: _hash(s) for name, s in sources.items()},
+        sources, "input-hashes",
+    )
 
     columns = _column_types(project.deal_columns, deal_fields or {})
     # DuckDB reads a large ledger without holding the interpreter, so the
@@ -263,44 +266,6 @@ def _open(found, name: str, options: dict, root: Path):
     if name not in STANDARD_SOURCES:
         options.pop("column", None)
     return connector.open(options, root)
-
-
-class InputHashes(Mapping[str, str]):
-    """The SHA-256 of each source, computed on a thread of its own while
-    the sources are read and pay is computed (hashing a large file takes
-    a core for about a second per gigabyte and holds no lock); asking for
-    one waits for all."""
-
-    def __init__(self, sources: dict):
-        self._found: dict[str, str] = {}
-        self._failed: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._hash_all, args=(dict(sources),),
-            name="attain-input-hashes", daemon=True,
-        )
-        self._thread.start()
-
-    def _hash_all(self, sources: dict) -> None:
-        try:
-            for name, source in sources.items():
-                self._found[name] = _hash(source)
-        except BaseException as exc:
-            self._failed.append(exc)
-
-    def _wait(self) -> dict[str, str]:
-        self._thread.join()
-        if self._failed:
-            raise self._failed[0]
-        return self._found
-
-    def __getitem__(self, name: str) -> str:
-        return self._wait()[name]
-
-    def __iter__(self):
-        return iter(self._wait())
-
-    def __len__(self) -> int:
-        return len(self._wait())
 
 
 def _hash(source) -> str:

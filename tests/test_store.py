@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -14,6 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from engine.errors import StoreError
+from engine.later import Later
 from engine.results import PayoutLine, PlanRef, RunResult
 from engine.store import SCHEMA_VERSION, Store, default_url, redact
 from engine.store import schema as store_schema
@@ -488,6 +490,40 @@ def test_run_keeps_the_names_of_its_credit_tables(store: Store):
     store.save_run(run)
 
     assert store.get_run(run.run_id).credit_tables == run.credit_tables
+
+
+def test_credit_tables_still_being_written_are_waited_for(store: Store):
+    """The payout lines go in while the credit tables are written; the
+    run is stored once both are done, with the tables' names."""
+    written = threading.Event()
+
+    def write():
+        written.wait(5)
+        return {"new-business/USD/close_date": "cd" * 32}
+
+    run = make_run()
+    run.credit_tables = Later(write, ["new-business/USD/close_date"],
+                              "test-write")
+    threading.Timer(0.2, written.set).start()
+    store.save_run(run)
+
+    assert store.get_run(run.run_id).credit_tables == {
+        "new-business/USD/close_date": "cd" * 32
+    }
+
+
+def test_a_failed_credit_table_leaves_no_run(store: Store):
+    def write():
+        raise OSError("No space left on device")
+
+    run = make_run()
+    run.credit_tables = Later(write, ["new-business/USD/close_date"],
+                              "test-write")
+
+    with pytest.raises(OSError, match="No space"):
+        store.save_run(run)
+
+    assert store.list_runs() == []
 
 
 def test_migrated_store_has_the_tables_of_a_new_one(

@@ -365,12 +365,13 @@ def _insert_run(connection: Connection, run: RunResult, where: str) -> None:
     connection.execute(insert(runs), [_run_row(run)])
     _insert_rows(connection, RunPlanRow, _plan_rows(run))
     _insert_rows(connection, RunInputRow, _input_rows(run))
+    _insert_rows(connection, PayoutLineRow, _line_rows(run))
+    _insert_rows(connection, RunTotalRow, _total_rows(run))
+    # Last: the credit tables may still be being written meanwhile.
     _insert_rows(connection, RunCreditTableRow, (
         {"run_id": run.run_id, "crediting": key, "content_hash": digest}
         for key, digest in run.credit_tables.items()
     ))
-    _insert_rows(connection, PayoutLineRow, _line_rows(run))
-    _insert_rows(connection, RunTotalRow, _total_rows(run))
 
 
 def _insert_rows(
