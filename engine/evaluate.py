@@ -74,14 +74,15 @@ class Evaluation:
     """Payout lines, and what produced them for explaining.
 
     ``credit_tables`` names the Parquet file of each credit table written
-    (by the SHA-256 of its content), keyed like ``credits``.
+    (by the SHA-256 of its content), keyed like ``credits``; DuckDB may
+    still be writing them, and reading a name waits for its file.
     """
 
     lines: list[PayoutLine]
     credits: dict[str, list[Credit]]
     measures: dict[str, MeasureTable]
     waiting: list[dict] = field(default_factory=list)
-    credit_tables: dict[str, str] = field(default_factory=dict)
+    credit_tables: Mapping[str, str] = field(default_factory=dict)
 
 
 def evaluate(
