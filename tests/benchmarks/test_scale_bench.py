@@ -19,7 +19,9 @@ this process, to the cent. A last test writes the ratios to
 ``.benchmarks/scale.md``.
 
 The test command runs the smallest size once. The full sizes (or those
-listed in ``ATTAIN_BENCH_SIZES``, such as ``1000000,10000000``):
+listed in ``ATTAIN_BENCH_SIZES``, such as ``1000000,10000000``) run each
+program three times (``ATTAIN_BENCH_ROUNDS``) and keep its fastest
+round, as one slow round on a busy machine says little:
 
     ATTAIN_BENCH_LARGE=1 python -m pytest tests/benchmarks/test_scale_bench.py \\
         --benchmark-enable -s
@@ -30,6 +32,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +58,9 @@ if os.environ.get("ATTAIN_BENCH_SIZES"):
 # at a million deals too, where its ratio to Attain no longer measures
 # mostly start-up.
 ROW_SIZES = sorted({SIZES[0]} | ({1_000_000} if LARGE else set()))
+# Each program runs this many times at each size (the row-by-row one
+# once past 100,000 deals); the fastest round is reported.
+ROUNDS = int(os.environ.get("ATTAIN_BENCH_ROUNDS", "3" if LARGE else "1"))
 MEMORY_LIMIT = os.environ.get("ATTAIN_BENCH_MEMORY_LIMIT", "1GB")
 # What each program took: (program, deals) -> (seconds, peak bytes).
 MEASURED: dict[tuple[str, int], tuple[float, int]] = {}
@@ -108,8 +114,16 @@ def _measure(program: str, deals: int, argv: list[str], cwd: Path):
         seconds = time.perf_counter() - started
     status, peak = json.loads(report.read_text())
     assert status == 0, (scratch / "output.txt").read_text()
-    MEASURED[(program, deals)] = (seconds, peak)
+    # Of several rounds, the fastest time and the largest peak count.
+    best, highest = MEASURED.get((program, deals), (seconds, peak))
+    MEASURED[(program, deals)] = (min(best, seconds), max(highest, peak))
     return seconds, peak
+
+
+def _fresh_run(folder: Path) -> None:
+    """No store, credit tables or payouts left from an earlier round."""
+    for name in (".attain", "out"):
+        shutil.rmtree(folder / name, ignore_errors=True)
 
 
 def _paid_csv(path: Path) -> dict:
@@ -132,9 +146,11 @@ def _nonzero(paid: dict) -> dict:
     return {k: v for k, v in paid.items() if v}
 
 
-def _record(benchmark, seconds: float, peak: int) -> None:
+def _record(benchmark, program: str, deals: int) -> tuple[float, int]:
+    seconds, peak = MEASURED[(program, deals)]
     benchmark.extra_info["seconds"] = round(seconds, 3)
     benchmark.extra_info["peak_mib"] = round(peak / 2**20)
+    return seconds, peak
 
 
 def test_limit(benchmark, case, expected):
@@ -147,10 +163,11 @@ def test_limit(benchmark, case, expected):
         "'temp_directory': os.environ['ATTAIN_DUCKDB_TEMP']})"
     )
     argv = [sys.executable, "-c", code, str(folder), str(folder / "limit")]
-    seconds, peak = benchmark.pedantic(
-        _measure, ("limit", deals, argv, folder), rounds=1, iterations=1
+    benchmark.pedantic(
+        _measure, ("limit", deals, argv, folder), rounds=ROUNDS,
+        iterations=1,
     )
-    _record(benchmark, seconds, peak)
+    _record(benchmark, "limit", deals)
     paid = _paid_parquet(folder / "limit/payouts.parquet")
     assert paid == expected
 
@@ -158,10 +175,11 @@ def test_limit(benchmark, case, expected):
 def test_attain(benchmark, case, expected):
     folder, deals = case
     argv = [sys.executable, "-m", "engine", "run", "--engine", "duckdb"]
-    seconds, peak = benchmark.pedantic(
-        _measure, ("attain", deals, argv, folder), rounds=1, iterations=1
+    benchmark.pedantic(
+        _measure, ("attain", deals, argv, folder), rounds=ROUNDS,
+        iterations=1, setup=lambda: _fresh_run(folder),
     )
-    _record(benchmark, seconds, peak)
+    seconds, peak = _record(benchmark, "attain", deals)
     assert _nonzero(_paid_csv(folder / "out/payouts.csv")) == _nonzero(
         expected
     )
@@ -203,10 +221,11 @@ def test_row_by_row(benchmark, row_case):
     )
     argv = [sys.executable, "-c", code, str(folder),
             str(folder / "rowwise.csv")]
-    seconds, peak = benchmark.pedantic(
-        _measure, ("row by row", deals, argv, folder), rounds=1, iterations=1
+    benchmark.pedantic(
+        _measure, ("row by row", deals, argv, folder),
+        rounds=ROUNDS if deals <= 100_000 else 1, iterations=1,
     )
-    _record(benchmark, seconds, peak)
+    _record(benchmark, "row by row", deals)
     assert _paid_csv(folder / "rowwise.csv") == expected
 
 
