@@ -159,7 +159,8 @@ class BulkStage(ColumnarStage):
         less than finding each credit's stretch by an ASOF join."""
         if not self._has_stretches:
             self.con.execute(
-                'CREATE OR REPLACE TABLE day_stretches AS SELECT d."@day", c."@epoch" '
+                "CREATE OR REPLACE TABLE day_stretches AS "
+                'SELECT d."@day", c."@epoch" '
                 'FROM (SELECT DISTINCT "@day" FROM deals) d '
                 'ASOF JOIN changes c ON d."@day" >= c."@start"'
             )

@@ -160,24 +160,26 @@ def read_inputs(
         name: _open(found, name, options, project.root)
         for name, options in project.data.items()
     }
-    # Hashing a large file takes a core for about a second per gigabyte.
-    hashes = Later(
-        lambda: {name: _hash(s) for name, s in sources.items()},
-        sources, "input-hashes",
-    )
-
+    hashes = _hashes(sources)
     columns = _column_types(project.deal_columns, deal_fields or {})
-    # DuckDB reads a large ledger without holding the interpreter, so the
-    # other tables are read in Python meanwhile. A fault in the ledger is
-    # reported first, as when the tables were read one after the other.
-    with ThreadPoolExecutor(1, thread_name_prefix="attain-ledger") as pool:
-        ledger = pool.submit(_ledger, sources["deals"], columns, engine)
-        try:
-            others = _other_tables(project, sources, snapshots)
-        except Exception:
-            ledger.result()
-            raise
-        inputs = Inputs(deals=ledger.result(), **others)
+    deals = sources["deals"]
+    if not (_in_duckdb(deals, engine) and _is_file(deals.path)):
+        inputs = Inputs(
+            deals=_ledger(deals, columns, engine),
+            **_other_tables(project, sources, snapshots),
+        )
+    else:
+        # DuckDB reads the ledger's file without holding the interpreter,
+        # so the other tables are read in Python meanwhile. A fault in the
+        # ledger is reported first, as when they are read one by one.
+        with ThreadPoolExecutor(1, thread_name_prefix="ledger") as pool:
+            ledger = pool.submit(_ledger, deals, columns, engine)
+            try:
+                others = _other_tables(project, sources, snapshots)
+            except Exception:
+                ledger.result()
+                raise
+            inputs = Inputs(deals=ledger.result(), **others)
     for name, source in sources.items():
         if name not in STANDARD_SOURCES:
             column = project.data[name].get("column", "account")
@@ -219,15 +221,46 @@ def _other_tables(project: Project, sources: dict, snapshots: bool) -> dict:
     )
 
 
+def _hashes(sources: dict) -> Later:
+    """Each source's hash. Files are hashed on a thread of their own (a
+    large one takes a core for about a second per gigabyte); rows of a
+    connector are hashed now, as the connector may not be read from two
+    threads at once."""
+    now = {
+        name: _hash(source) for name, source in sources.items()
+        if not _is_file(source.path)
+    }
+
+    def files() -> dict[str, str]:
+        return {
+            name: now.get(name) or _hash(source)
+            for name, source in sources.items()
+        }
+
+    return Later(files, sources, "input-hashes")
+
+
+def _is_file(path) -> bool:
+    return path is not None and Path(path).is_file()
+
+
+def _in_duckdb(source, engine: str) -> bool:
+    """Whether the ledger is read into DuckDB: when ``engine`` asks, or
+    under ``auto`` when it is a file larger than ``AUTO_BYTES``."""
+    if engine == "python":
+        return False
+    if engine == "auto":
+        return _is_file(source.path) and (
+            Path(source.path).stat().st_size > AUTO_BYTES
+        )
+    return True
+
+
 def _ledger(source, columns: dict[str, str], engine: str):
     """The deals, as a list or read into DuckDB as ``engine`` asks."""
     from . import data as reader
 
-    path = source.path
-    large = path is not None and Path(path).is_file() and (
-        Path(path).stat().st_size > AUTO_BYTES
-    )
-    if engine == "python" or (engine == "auto" and not large):
+    if not _in_duckdb(source, engine):
         return reader.read_deals(source, column_types=columns)
     from .dealtable import DealTable
     from .columnar import NotColumnar
@@ -270,7 +303,7 @@ def _open(found, name: str, options: dict, root: Path):
 
 def _hash(source) -> str:
     digest = hashlib.sha256()
-    if source.path is not None and Path(source.path).is_file():
+    if _is_file(source.path):
         with open(source.path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
