@@ -226,18 +226,12 @@ def _hashes(sources: dict) -> Later:
     large one takes a core for about a second per gigabyte); rows of a
     connector are hashed now, as the connector may not be read from two
     threads at once."""
-    now = {
-        name: _hash(source) for name, source in sources.items()
-        if not _is_file(source.path)
-    }
-
-    def files() -> dict[str, str]:
-        return {
-            name: now.get(name) or _hash(source)
-            for name, source in sources.items()
-        }
-
-    return Later(files, sources, "input-hashes")
+    files = {n: s for n, s in sources.items() if _is_file(s.path)}
+    now = {n: _hash(s) for n, s in sources.items() if n not in files}
+    return Later(
+        lambda: {**now, **{n: _hash(s) for n, s in files.items()}},
+        sources, "input-hashes",
+    )
 
 
 def _is_file(path) -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 _PERCENT = re.compile(rf"^(-?{_NUMBER[1:-1]})\s*%$")
