@@ -10,6 +10,7 @@ largest remainders (ties to the earlier share).
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Sequence
 
 # ISO 4217 currencies whose minor unit is not the cent.
@@ -22,6 +23,7 @@ _MINOR_UNITS = {
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
+@lru_cache(maxsize=None)
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of a currency: 0.01 for USD, 1 for JPY."""
     return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
@@ -51,6 +53,8 @@ def allocate(
     >>> allocate([Decimal("1.005"), Decimal("1.005")], Decimal("2.01"), "USD")
     [Decimal('1.01'), Decimal('1.00')]
     """
+    if len(shares) == 1:
+        return [total]
     unit = minor_unit(currency)
     floors = [s.quantize(unit, ROUND_FLOOR) for s in shares]
     left = int((total - sum(floors, Decimal(0))) / unit)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
 from decimal import Decimal
 from typing import Mapping
 
@@ -32,10 +31,10 @@ class Slot:
     payee_id: str
     period: Period
     spans: tuple[tuple[date, date], ...]
+    active_days: int = field(init=False, compare=False, repr=False)
 
-    @cached_property
-    def active_days(self) -> int:
-        return span_days(self.spans)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "active_days", span_days(self.spans))
 
     @property
     def last_day(self) -> date:

@@ -377,11 +377,37 @@ def _insert_run(connection: Connection, run: RunResult, where: str) -> None:
 def _insert_rows(
     connection: Connection, model: type, rows: Iterable[dict[str, Any]]
 ) -> None:
-    """Insert ``rows`` with executemany, a batch at a time."""
+    """Insert ``rows`` a batch at a time, each batch in one executemany
+    of the driver. The statement is compiled once and each value goes
+    through its column's type as SQLAlchemy would convert it, without
+    the work SQLAlchemy does for every row of a general statement."""
     table = table_of(model)
+    dialect = connection.dialect
+    compiled = insert(table).compile(
+        dialect=dialect, column_keys=[c.key for c in table.columns]
+    )
+    names = list(compiled.positiontup or compiled.binds)
+    converters = [
+        (name, table.c[name].type.dialect_impl(dialect).bind_processor(
+            dialect
+        ))
+        for name in names
+    ]
+
+    def values(row: dict[str, Any]) -> Any:
+        converted = [
+            row.get(name) if convert is None else convert(row.get(name))
+            for name, convert in converters
+        ]
+        if compiled.positional:
+            return tuple(converted)
+        return dict(zip(names, converted))
+
     iterator = iter(rows)
     while batch := list(islice(iterator, _LINE_BATCH)):
-        connection.execute(insert(table), batch)
+        connection.exec_driver_sql(
+            compiled.string, [values(row) for row in batch]
+        )
 
 
 def _run_row(run: RunResult) -> dict[str, Any]:
