@@ -394,8 +394,10 @@ def _create(con, scan: str, present, columns, append: bool = False,
     must read itself (``doubtful``). Each column is trimmed, then typed,
     then checked, each step reading the one before by name, so that no
     value is computed twice."""
+    # Trimming every value costs more than looking for a space in it.
     texts = ", ".join(
-        f"NULLIF(trim({quote(n)}), '') AS {quote(TEXT_OF + n)}"
+        f"NULLIF(CASE WHEN contains({quote(n)}, ' ') THEN trim({quote(n)}) "
+        f"ELSE {quote(n)} END, '') AS {quote(TEXT_OF + n)}"
         for n in present
     )
     extra = [f"{quote(OWN + n)}" for n in present

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -177,17 +178,20 @@ def test_values_read_as_the_input_contract_says(tmp_path):
         "deal_id,close_date,amount,owner,stage,currency,tech_win,seats\n"
         " D1 ,2026-02-01, 12.50,A,Won,eur,yes,3\n"
         "D2,2026-02-02,7,A,,,0,\n"
-        "D3,2026-02-03,-0.125,A,Negotiation,USD,False,12\n",
+        "D3,2026-02-03,-0.125,A,Negotiation,USD,False,12\n"
+        "D4, 2026-02-04 ,1,A ,  Closed Won  ,usd , no,\n",
     )
     table = DealTable.read(source, {"tech_win": "boolean",
                                     "seats": "integer"})
     python = list(_rows(source))
     assert table.deals() == python
-    d1, d2, d3 = table.deals()
+    d1, d2, d3, d4 = table.deals()
     assert (d1.deal_id, d1.amount, d1.stage, d1.currency) == (
         "D1", Decimal("12.50"), "won", "EUR")
     assert d2.stage == "won" and d2.attributes["tech_win"] is False
     assert d3.stage == "Negotiation" and d3.attributes["seats"] == 12
+    assert (d4.close_date, d4.owner, d4.stage, d4.currency) == (
+        date(2026, 2, 4), "A", "Closed Won", "USD")
     assert table.kinds["tech_win"] == "flag"
 
 
