@@ -396,7 +396,7 @@ def _insert_rows(
 
     def values(row: dict[str, Any]) -> Any:
         converted = [
-            row.get(name) if convert is None else convert(row.get(name))
+            row[name] if convert is None else convert(row[name])
             for name, convert in converters
         ]
         if compiled.positional:
