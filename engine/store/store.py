@@ -394,14 +394,15 @@ def _insert_rows(
         for name in names
     ]
 
+    shape = tuple if compiled.positional else (
+        lambda converted: dict(zip(names, converted))
+    )
+
     def values(row: dict[str, Any]) -> Any:
-        converted = [
+        return shape([
             row[name] if convert is None else convert(row[name])
             for name, convert in converters
-        ]
-        if compiled.positional:
-            return tuple(converted)
-        return dict(zip(names, converted))
+        ])
 
     iterator = iter(rows)
     while batch := list(islice(iterator, _LINE_BATCH)):
