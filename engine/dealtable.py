@@ -14,6 +14,7 @@ import csv
 import logging
 import os
 import tempfile
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
@@ -233,6 +234,17 @@ class DealTable:
         return 2 if self.source.format == "csv" else 1
 
 
+# Every connection made here and not yet collected.
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+def close_connections() -> None:
+    """Close every connection still open: DuckDB then removes the files
+    it spilled to its temporary folder."""
+    for con in list(_OPEN):
+        con.close()
+
+
 def connect(memory_limit: str | None = None,
             temp_directory: str | None = None):
     """An in-process DuckDB with the limits the environment asks for."""
@@ -244,6 +256,7 @@ def connect(memory_limit: str | None = None,
     if temp_directory:
         config["temp_directory"] = temp_directory
     con = duckdb.connect(config=config)
+    _OPEN.add(con)
     # Rows keep the ledger's order, which errors and tie-breaks rely on.
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")

@@ -4,11 +4,15 @@
 the columnar engine, and those imports alone cost more than the rest
 of the command. Each command here runs in a fresh interpreter that
 writes down, as it exits, every module it imported.
+
+A command also ends without tearing the interpreter down; what it wrote,
+its exit handlers and its exit status must survive that.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +109,56 @@ def test_validating_a_folder_with_coaching_rules_imports_no_store(tmp_path):
 )
 def test_among_matches_a_module_and_its_submodules(modules, names, found):
     assert among(modules, names) == found
+
+
+# -- leaving ------------------------------------------------------------------
+
+
+def attain(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], capture_output=True,
+        text=True, cwd=cwd, timeout=300,
+    )
+
+
+def test_a_run_ends_with_its_output_flushed_and_its_files_written(tmp_path):
+    shutil.copytree(ROOT / "plan_specs", tmp_path / "plan_specs")
+    shutil.copy(ROOT / "attain.yaml", tmp_path)
+
+    done = attain(tmp_path, "run", "--engine", "duckdb", "--format", "csv")
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("period,payee_id")
+    assert len(lines) > 300 and lines[-1].count(",") == lines[0].count(",")
+    assert "recorded" in done.stderr
+    credits = list((tmp_path / ".attain/credits").iterdir())
+    assert [p.suffix for p in credits] == [".parquet"]
+
+
+def test_a_failed_command_keeps_its_exit_status(tmp_path):
+    done = attain(tmp_path, "run")
+
+    assert done.returncode == 2
+    assert "No attain.yaml" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "printed"),
+    [(None, 0, ""), (3, 3, ""), ("went wrong", 1, "went wrong\n")],
+)
+def test_leaving_reports_what_a_command_exits_with(code, status, printed):
+    script = (
+        "import atexit, sys; from engine import cli; "
+        "atexit.register(lambda: print('handled', flush=True)); "
+        "sys.stdout.write('unflushed'); "
+        f"cli._leave({code!r})"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True,
+        cwd=ROOT, timeout=60,
+    )
+
+    assert done.returncode == status
+    assert done.stdout == "unflushedhandled\n"
+    assert done.stderr == printed
