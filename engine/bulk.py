@@ -361,24 +361,54 @@ class BulkStage(ColumnarStage):
         if "rollup" in types and not self._manages(plan, windows):
             types = types - {"rollup"}
         table = self.credit_table(plan, types, name)
-        columns = []
+        columns, deals = [], {}
         for index, measure in enumerate(counted):
             test = self._counts(measure, kinds)
-            columns += _aggregate_sql(measure, test, kinds, index)
+            if measure.aggregate == "count":
+                deals[index] = test
+                columns += [f'0 AS "@a{index}"', f'NULL AS "@b{index}"']
+            else:
+                columns += _aggregate_sql(measure, test, kinds, index)
         skipped = ""
         if skip:
             skipped = f' AND "@id" NOT IN ({_listed(sorted(skip))})'
-        query = (
-            f'SELECT "@window_payee", "@key", {", ".join(columns)} FROM '
-            f'(SELECT *, "@credit" AS credit, {share} AS credit_share, '
+        credits = (
+            f'FROM (SELECT *, "@credit" AS credit, {share} AS credit_share, '
             f'"@type" AS credit_type FROM ({table})) x JOIN {name} w '
             'ON "@window_payee" = "@payee" AND "@day" BETWEEN "@first" '
-            f'AND "@last"{skipped} GROUP BY ALL'
+            f'AND "@last"{skipped}'
         )
-        return {
+        found = {
             (payee, key): values
-            for payee, key, *values in self.con.execute(query).fetchall()
+            for payee, key, *values in self.con.execute(
+                f'SELECT "@window_payee", "@key", {", ".join(columns)} '
+                f"{credits} GROUP BY ALL"
+            ).fetchall()
         }
+        if deals:
+            self._count_deals(found, deals, credits)
+        return found
+
+    def _count_deals(self, found, tests: dict[int, str], credits: str):
+        """The measures that count deals, into ``found``: each window's
+        distinct deals that pass each test. Grouping by window and deal
+        first costs less than a distinct count per measure."""
+        flags = ", ".join(
+            f'bool_or({test}) AS "@f{index}"' for index, test in tests.items()
+        )
+        counts = ", ".join(
+            f'count(*) FILTER (WHERE "@f{index}")' for index in tests
+        )
+        either = " OR ".join(f"({test})" for test in tests.values())
+        rows = self.con.execute(
+            f'SELECT "@window_payee", "@key", {counts} FROM (SELECT '
+            f'"@window_payee", "@key", "@id", {flags} {credits} '
+            f"AND ({either}) GROUP BY ALL) GROUP BY ALL"
+        ).fetchall()
+        for payee, key, *numbers in rows:
+            values = found[(payee, key)]
+            for index, number in zip(tests, numbers):
+                values[2 * index] = number
 
     def _manages(self, plan, windows) -> bool:
         """Whether a roll-up may credit a payee of the windows: whether
