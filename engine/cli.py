@@ -228,10 +228,11 @@ def _shown_path(file: str) -> str:
 
 
 def _evaluate(ctx, periods, engine=None, *, progress=None, payee=None,
-              credit_folder=None):
+              credit_folder=None, read=None):
     """Read the project and evaluate its plans. With ``payee``, only the
     deals that credit that payee are evaluated, in Python, so that each
-    line lists its deals even for a ledger read into DuckDB."""
+    line lists its deals even for a ledger read into DuckDB. ``read`` is
+    called once the inputs are read."""
     from .evaluate import evaluate
     from .plugins import get_plugin_manager, metrics
     from .project import read_inputs
@@ -247,6 +248,8 @@ def _evaluate(ctx, periods, engine=None, *, progress=None, payee=None,
     inputs, hashes = read_inputs(
         project, pm, catalog.deal_fields, engine=engine
     )
+    if read is not None:
+        read()
     if payee is not None and not isinstance(inputs.deals, list):
         from .bulk import payee_inputs
 
@@ -354,10 +357,9 @@ def run(
     try:
         project = _project(ctx)
         folder = None if no_store else _credit_folder(project)
-        if not no_store:
-            _load_in_background("engine.store")
         project, catalog, pm, result, hashes = _evaluate(
-            ctx, periods, engine, progress=progress, credit_folder=folder
+            ctx, periods, engine, progress=progress, credit_folder=folder,
+            read=None if no_store else _load_in_background,
         )
         progress("writing the payout lines")
         formats = output_formats(pm)
@@ -388,10 +390,12 @@ def run(
     _report_waiting(result.waiting)
 
 
-def _load_in_background(module: str) -> None:
+def _load_in_background(module: str = "engine.store") -> None:
     """Import ``module`` on another thread: the store's libraries take a
     good part of a second to load, which DuckDB, not holding the
-    interpreter while it reads the ledger, leaves time for."""
+    interpreter while it computes credits and measures, leaves time for.
+    Started earlier, the import would hold the interpreter while the
+    ledger's read is being set up, and delay it."""
     import importlib
     import threading
 
