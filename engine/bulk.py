@@ -622,6 +622,13 @@ def _result(measure: Measure, first, second) -> MeasureResult:
     return MeasureResult(value, [], additive=False, itemised=False)
 
 
+# The most distinct values of a column the Parquet writer keeps in a
+# dictionary. Payees and credit types fit; deal ids, nearly one per
+# credit, never do, and a smaller limit lets the writer give up on them
+# sooner: the credit table is written in a tenth less time.
+DICTIONARY_SIZE = 4096
+
+
 def write_parquet(con, query: str, folder: Path) -> str:
     """Write a query's rows as Parquet named by the SHA-256 of the file;
     returns the hash. The same rows give the same file and the same name."""
@@ -630,7 +637,8 @@ def write_parquet(con, query: str, folder: Path) -> str:
     os.close(fd)
     try:
         con.execute(
-            f"COPY ({query}) TO {literal(temp)} (FORMAT parquet)"
+            f"COPY ({query}) TO {literal(temp)} "
+            f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_SIZE})"
         )
         digest = hashlib.sha256()
         with open(temp, "rb") as f:

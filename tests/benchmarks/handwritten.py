@@ -96,8 +96,17 @@ def run_handwritten(
     return {(p, period, c): amount for p, period, c, amount in rows}
 
 
+# Attain's writer settings (engine.bulk.DICTIONARY_SIZE), so that both
+# sides pay the same for the same file; not imported, as this program
+# loads nothing of Attain's.
+DICTIONARY_SIZE = 4096
+
+
 def _copy(con, query: str, path: Path) -> None:
-    con.execute(f"COPY ({query}) TO '{_quoted(path)}' (FORMAT parquet)")
+    con.execute(
+        f"COPY ({query}) TO '{_quoted(path)}' "
+        f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_SIZE})"
+    )
 
 
 def _read(con, table: str, path: Path, columns: dict[str, str]) -> None:
