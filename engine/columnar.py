@@ -22,13 +22,9 @@ Python path instead.
 from __future__ import annotations
 
 import ast
-import csv
 import gc
 import logging
 import operator
-import os
-import shutil
-import tempfile
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -67,8 +63,6 @@ HUNDRED = Decimal(100)
 MIXED = "mixed"
 INTEGER = "integer"
 MAX_DIGITS = 38
-# How a missing value is written in the files DuckDB reads.
-MISSING = "\\N"
 # Columns of the engine's own start with this; deal columns may not.
 OWN = "@"
 CREDIT_FIELDS = {"credit": NUMBER, "credit_type": TEXT, "credit_share": NUMBER}
@@ -916,42 +910,32 @@ def _field(credit: Credit, name: str):
 
 
 class _Tables:
-    """Loads columns of Python values into DuckDB through CSV files.
-
-    A file read by DuckDB's CSV reader beats inserting rows through the
-    Python API by orders of magnitude; the files live in a temporary
-    folder only until they are read.
-    """
+    """Loads columns of Python values into DuckDB, each column passed as
+    one list parameter and unnested: one statement per table, with no
+    row going through the Python API on its own."""
 
     def __init__(self, con):
         self.con = con
-        self.folder = tempfile.mkdtemp(prefix="attain-columnar-")
         self.names: set[str] = set()
 
     def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.names.clear()
 
     def load(self, name: str, columns) -> dict[str, str | None]:
         """Create (or replace) table ``name`` from ``columns``: (column,
         kind, values); a kind of None is found from the values. Returns
         the kind of each column (None where every value is missing)."""
-        kinds, texts, numbers = {}, [], {}
+        kinds, selected, parameters = {}, [], []
         for column, kind, values in columns:
-            kind = kind or _kind_of(values)
-            if kind == NUMBER:
-                numbers[column] = values
+            kind, sql, values = _parameter(kind or _kind_of(values), values)
             kinds[column] = kind
-            texts.append(_texts(kind, values))
-        path = os.path.join(self.folder, f"{name}.csv")
-        with open(path, "w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(
-                out, quoting=csv.QUOTE_ALL, lineterminator="\n"
-            )
-            writer.writerows(zip(*texts))
-        try:
-            self._create(name, kinds, numbers, path)
-        finally:
-            os.unlink(path)
+            selected.append(f"{sql} AS {quote(column)}")
+            parameters.append(values)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT "
+            + ", ".join(selected),
+            parameters,
+        )
         self.names.add(name)
         return kinds
 
@@ -964,52 +948,34 @@ class _Tables:
         self.con.execute(f"INSERT INTO {name} SELECT * FROM {temporary}")
         self.con.execute(f"DROP TABLE {temporary}")
 
-    def _create(self, name: str, kinds: dict, numbers, path: str) -> None:
-        raw = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(kinds)))
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv(?, "
-            f"header = false, columns = {{{raw}}}, auto_detect = false, "
-            "quote = '\"', escape = '\"', nullstr = '\\N', "
-            "strict_mode = true)",
-            [path],
-        )
-        types = self._types(kinds, numbers)
-        selected = ", ".join(
-            f"CAST(c{i} AS {types[column]}) AS {quote(column)}"
-            for i, column in enumerate(kinds)
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {name} AS SELECT {selected} FROM raw"
-        )
-        self.con.execute("DROP TABLE raw")
 
-    def _types(self, kinds: dict, numbers) -> dict[str, str]:
-        """SQL types; numbers get the exact DECIMAL their values need."""
-        types = {}
-        for i, (column, kind) in enumerate(kinds.items()):
-            if kind == NUMBER:
-                digits = self._digits(f"c{i}") or _digits(numbers[column])
-                if digits is None or sum(digits) > MAX_DIGITS:
-                    kind = kinds[column] = MIXED
-                else:
-                    whole, scale = digits
-                    width = max(whole + scale, 1)
-                    types[column] = f"DECIMAL({width}, {scale})"
-            types.setdefault(column, _SQL_TYPES.get(kind, "VARCHAR"))
-        return types
+def _parameter(kind: str | None, values: Sequence):
+    """A column's kind, the SQL that unnests its list parameter, and the
+    list. Numbers travel as plain text and become the exact DECIMAL
+    their values need; numbers no DECIMAL holds exactly stay text, of
+    kind MIXED, as do the values of a column of mixed kinds (missing)."""
+    if kind in (None, MIXED):
+        return kind, "unnest(?::VARCHAR[])", [None] * len(values)
+    if kind == NUMBER:
+        digits = _digits(values)
+        texts = [None if v is None else _number_text(v) for v in values]
+        if digits is None or sum(digits) > MAX_DIGITS:
+            return MIXED, "unnest(?::VARCHAR[])", [
+                None if v is None else str(v) for v in values
+            ]
+        whole, scale = digits
+        width = max(whole + scale, 1)
+        return kind, (
+            f"CAST(unnest(?::VARCHAR[]) AS DECIMAL({width}, {scale}))"
+        ), texts
+    return kind, f"unnest(?::{_SQL_TYPES[kind]}[])", list(values)
 
-    def _digits(self, column: str) -> tuple[int, int] | None:
-        """Digits before and after the point, when every value is
-        written plainly (no exponent)."""
-        whole, scale, odd = self.con.execute(
-            f"SELECT coalesce(max(length(ltrim(split_part(ltrim({column}, "
-            f"'-'), '.', 1), '0'))), 0), coalesce(max(CASE WHEN "
-            f"contains({column}, '.') THEN length({column}) - "
-            f"strpos({column}, '.') ELSE 0 END), 0), coalesce(bool_or("
-            f"NOT regexp_full_match({column}, '-?[0-9]+([.][0-9]*)?')), "
-            "false) FROM raw"
-        ).fetchone()
-        return None if odd else (whole, scale)
+
+def _number_text(value) -> str:
+    """A finite number written out in full, without an exponent."""
+    if type(value) is float:
+        value = Decimal(str(value))
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
 def _kind_of(values: Sequence) -> str | None:
@@ -1019,18 +985,6 @@ def _kind_of(values: Sequence) -> str | None:
     if len(kinds) != 1:
         return None if not kinds else MIXED
     return kinds.pop()
-
-
-def _texts(kind: str | None, values) -> Sequence:
-    """Values for the CSV writer, which prints numbers, dates and flags
-    the way DuckDB reads them; missing values as ``MISSING``."""
-    if kind in (None, MIXED):
-        return [MISSING] * len(values)
-    if kind == TEXT and MISSING in values:
-        raise NotColumnar(f"A value is the text {MISSING!r}.")
-    if None in values:
-        return [MISSING if v is None else v for v in values]
-    return values
 
 
 def _digits(values) -> tuple[int, int] | None:

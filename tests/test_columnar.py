@@ -18,18 +18,21 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
 import test_worked_examples as worked
 from support import EXAMPLES, deal, payee
 from engine import columnar
+from engine.columnar import MIXED, _Tables
 from engine.errors import ConfigError, DataError
 from engine.evaluate import Inputs, evaluate
 from engine.loader import load_catalog
 from engine.plugins import get_plugin_manager, metrics
 from engine.project import load_project, read_inputs
 from engine.records import SplitRow
+from engine.sql import DATE, NUMBER, TEXT
 from engine.sample import generate
 
 D = Decimal
@@ -537,3 +540,47 @@ def test_project_names_its_engine(tmp_path):
     path.write_text(text + "engine: spark\n", encoding="utf-8")
     with pytest.raises(InvalidPlanError, match="engine"):
         load_project(path)
+
+
+def test_python_values_load_into_duckdb_exactly():
+    """Columns built in Python reach DuckDB with their kinds and every
+    digit: numbers as the narrowest exact DECIMAL, text as it is (the
+    text of a missing value too), numbers no DECIMAL holds as text."""
+    con = duckdb.connect()
+    tables = _Tables(con)
+    kinds = tables.load("loaded", [
+        ("text", None, ["\\N", None, " padded "]),
+        ("number", None, [Decimal("1E+2"), 5, None]),
+        ("fraction", None, [Decimal("-0.005"), Decimal("-12.5"), None]),
+        ("float", None, [0.1, 2.5, None]),
+        ("huge", None, [Decimal("1" + "0" * 40), None, None]),
+        ("day", None, [date(2026, 1, 31), None, date(2026, 2, 1)]),
+        ("mixed", None, [1, "x", None]),
+        ("nothing", None, [None, None, None]),
+    ])
+
+    assert kinds == {
+        "text": TEXT, "number": NUMBER, "fraction": NUMBER,
+        "float": NUMBER, "huge": MIXED, "day": DATE, "mixed": MIXED,
+        "nothing": None,
+    }
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE table_name = 'loaded'"
+    ).fetchall())
+    assert types["number"] == "DECIMAL(3,0)"
+    assert types["fraction"] == "DECIMAL(5,3)"
+    assert types["float"] == "DECIMAL(2,1)"
+    assert types["huge"] == "VARCHAR"
+    assert con.execute("SELECT * FROM loaded").fetchall() == [
+        ("\\N", Decimal(100), Decimal("-0.005"), Decimal("0.1"),
+         "1" + "0" * 40, date(2026, 1, 31), None, None),
+        (None, Decimal(5), Decimal("-12.5"), Decimal("2.5"), None, None,
+         None, None),
+        (" padded ", None, None, None, None, date(2026, 2, 1), None, None),
+    ]
+
+    tables.append("loaded", [(name, None, [None]) for name in kinds])
+    tables.load("empty", [("text", TEXT, [])])
+    assert con.execute("SELECT count(*) FROM loaded").fetchone() == (4,)
+    assert con.execute("SELECT count(*) FROM empty").fetchone() == (0,)
