@@ -56,9 +56,12 @@ class _Context:
         self.measures: dict[str, MeasureResult] = measures
         self.targets: Targets = targets
         self.paid_this_year: Decimal = paid_this_year
+        self._values: dict[str, Decimal | None] | None = None
 
     def values(self) -> dict[str, Decimal | None]:
-        return {k: r.value for k, r in self.measures.items()}
+        if self._values is None:
+            self._values = {k: r.value for k, r in self.measures.items()}
+        return self._values
 
     def result(self, measure: str) -> MeasureResult:
         return self.measures[measure]
@@ -277,18 +280,34 @@ def _band_index(bands, position: Decimal) -> int | None:
 
 
 def _band_trace(band: Band, rate, basis, part, paid) -> dict:
+    return {
+        **_band_words(band, basis),
+        "rate": str(rate),
+        "amount": str(part),
+        "pay": str(paid),
+    }
+
+
+# A band's edges and rule as a trace shows them, by the band's identity:
+# they depend on the plan alone, not on the payee.
+_BAND_WORDS: dict[tuple[int, str], tuple[Band, dict]] = {}
+
+
+def _band_words(band: Band, basis: str) -> dict:
+    known = _BAND_WORDS.get((id(band), basis))
+    if known is not None and known[0] is band:
+        return known[1]
     show = percent_text if basis == "attainment" else str
     rule = str(band.rate)
     if band.when is not None:
         rule += f" when {band.when.source}, otherwise {band.otherwise}"
-    return {
+    words = {
         "from": show(band.lower),
         "to": None if band.upper is None else show(band.upper),
         "rule": rule,
-        "rate": s(rate),
-        "amount": s(part),
-        "pay": s(paid),
     }
+    _BAND_WORDS[(id(band), basis)] = (band, words)
+    return words
 
 
 # -- other rules -----------------------------------------------------------
@@ -390,7 +409,11 @@ def _bonus(ctx: _Context, bonus: Bonus):
 
 def _finish(ctx, component: Component, pay, result, trace, shares=None):
     limit = _cap_limit(ctx, component, trace)
-    if shares is None:
+    if shares is None and not result.itemised:
+        uncapped = pay(result.value or ZERO)
+        shares = []
+        unattributed = uncapped if limit is None else min(limit, uncapped)
+    elif shares is None:
         uncapped = _uncapped(pay, result)
         bounded = pay if limit is None else (lambda x: min(limit, pay(x)))
         shares, unattributed = _attribute(bounded, result)
@@ -398,7 +421,7 @@ def _finish(ctx, component: Component, pay, result, trace, shares=None):
         uncapped = sum(shares, ZERO)
         shares, unattributed = _cap_running(shares, limit), ZERO
     total = sum(shares, ZERO) + unattributed
-    trace["uncapped"] = s(uncapped)
+    trace["uncapped"] = str(uncapped)
     if limit is not None:
         trace["cap_applied"] = total < uncapped
 
@@ -412,12 +435,12 @@ def _finish(ctx, component: Component, pay, result, trace, shares=None):
 
     currency = ctx.plan.currency
     amount = round_money(total, currency, ctx.plan.rounding)
-    rounded = allocate(shares + [unattributed], amount, currency)
-    trace["unrounded"] = s(total)
-    trace["amount"] = s(amount)
+    trace["unrounded"] = str(total)
+    trace["amount"] = str(amount)
     if not result.itemised:
         trace["deals_in"] = "credit table"
         return Outcome(total, amount, trace)
+    rounded = allocate(shares + [unattributed], amount, currency)
     trace["deals"] = [
         _deal_trace(c, share, currency)
         for c, share in zip(result.contributions, rounded)
