@@ -98,7 +98,8 @@ class DealTable:
             n: "string" for n in present if n not in columns
         }}
         with _refusals():
-            present = _create(con, scan, present, columns, doubtful=doubtful)
+            present = _create(con, scan, present, columns, doubtful=doubtful,
+                              empty_is_null=source.format == "csv")
         if not _clean(con):
             return None
         return cls._finish(con, source, columns, present)
@@ -401,18 +402,27 @@ def _typed(name: str, kind: str) -> tuple[str, str]:
 
 
 def _create(con, scan: str, present, columns, append: bool = False,
-            doubtful=()) -> None:
+            doubtful=(), empty_is_null: bool = False) -> None:
     """Create (or add to) ``deal_rows`` from a scan of text columns, with
     ``@bad`` marking a row the Python reader would refuse, or that it
     must read itself (``doubtful``). Each column is trimmed, then typed,
     then checked, each step reading the one before by name, so that no
-    value is computed twice."""
-    # Trimming every value costs more than looking for a space in it.
-    texts = ", ".join(
-        f"NULLIF(CASE WHEN contains({quote(n)}, ' ') THEN trim({quote(n)}) "
-        f"ELSE {quote(n)} END, '') AS {quote(TEXT_OF + n)}"
-        for n in present
-    )
+    value is computed twice. ``empty_is_null`` says the scan already
+    reads an empty value as missing, as DuckDB's CSV reader does."""
+    # Trimming every value costs more than looking for a space in it,
+    # and only a value of spaces can trim down to empty.
+    if empty_is_null:
+        texts = ", ".join(
+            f"CASE WHEN contains({quote(n)}, ' ') THEN NULLIF(trim("
+            f"{quote(n)}), '') ELSE {quote(n)} END AS {quote(TEXT_OF + n)}"
+            for n in present
+        )
+    else:
+        texts = ", ".join(
+            f"NULLIF(CASE WHEN contains({quote(n)}, ' ') THEN trim("
+            f"{quote(n)}) ELSE {quote(n)} END, '') AS {quote(TEXT_OF + n)}"
+            for n in present
+        )
     extra = [f"{quote(OWN + n)}" for n in present
              if f'"{OWN}{n}"' in " ".join(doubtful)]
     extra += ['"@line"'] if '"@line"' in " ".join(doubtful) else []

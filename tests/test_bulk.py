@@ -179,19 +179,22 @@ def test_values_read_as_the_input_contract_says(tmp_path):
         " D1 ,2026-02-01, 12.50,A,Won,eur,yes,3\n"
         "D2,2026-02-02,7,A,,,0,\n"
         "D3,2026-02-03,-0.125,A,Negotiation,USD,False,12\n"
-        "D4, 2026-02-04 ,1,A ,  Closed Won  ,usd , no,\n",
+        "D4, 2026-02-04 ,1,A ,  Closed Won  ,usd , no,\n"
+        'D5,2026-02-05,2,A,"",   ,"  ",""\n',
     )
     table = DealTable.read(source, {"tech_win": "boolean",
                                     "seats": "integer"})
     python = list(_rows(source))
     assert table.deals() == python
-    d1, d2, d3, d4 = table.deals()
+    d1, d2, d3, d4, d5 = table.deals()
     assert (d1.deal_id, d1.amount, d1.stage, d1.currency) == (
         "D1", Decimal("12.50"), "won", "EUR")
     assert d2.stage == "won" and d2.attributes["tech_win"] is False
     assert d3.stage == "Negotiation" and d3.attributes["seats"] == 12
     assert (d4.close_date, d4.owner, d4.stage, d4.currency) == (
         date(2026, 2, 4), "A", "Closed Won", "USD")
+    assert (d5.stage, d5.currency, d5.attributes.get("tech_win"),
+            d5.attributes.get("seats")) == ("won", None, None, None)
     assert table.kinds["tech_win"] == "flag"
 
 
