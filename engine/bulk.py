@@ -451,9 +451,14 @@ class BulkStage(ColumnarStage):
                     f"Measure '{measure.id}' does not sum numbers."
                 )
             chosen = f"CASE WHEN {test} THEN {value} END"
-            inner += [f'sum({chosen}) AS "@s{index}"',
-                      f'count({chosen}) AS "@c{index}"']
-            outer += [f'sum("@s{index}")', f'sum("@c{index}")']
+            inner.append(f'sum({chosen}) AS "@s{index}"')
+            outer.append(f'sum("@s{index}")')
+            # Only an average needs how many credits it is taken over.
+            if measure.aggregate == "average":
+                inner.append(f'count({chosen}) AS "@c{index}"')
+                outer.append(f'sum("@c{index}")')
+            else:
+                outer.append("NULL")
         skipped = ""
         if skip:
             skipped = f' AND "@id" NOT IN ({_listed(sorted(skip))})'
@@ -599,6 +604,8 @@ def _aggregate_sql(measure: Measure, test: str, kinds, index: int) -> list:
     if _value_kind(measure, kinds) != NUMBER:
         raise NotColumnar(f"Measure '{measure.id}' does not sum numbers.")
     chosen = f"CASE WHEN {test} THEN {value} END"
+    if kind == "sum":
+        return [f'sum({chosen}) AS "@a{index}"', f'NULL AS "@b{index}"']
     return [f'sum({chosen}) AS "@a{index}"', f'count({chosen}) AS "@b{index}"']
 
 
