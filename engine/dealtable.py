@@ -13,9 +13,11 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -48,6 +50,22 @@ _EXACT = (
 _INTEGER = "[+-]?[0-9]+"
 # The trimmed text of a column is named this and the column's name.
 TEXT_OF = "@t:"
+# Every character Python's str.strip() removes, as the row-by-row reader
+# trims values; DuckDB's trim() removes only spaces unless told these.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002"
+    "\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f"
+    "\u205f\u3000"
+)
+_ANY_SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE)
+# A value that starts or ends with any of them.
+_PADDED = f"^[{_ANY_SPACE}]|[{_ANY_SPACE}]$"
+# The bytes of a file of plain text, and the other whitespace as bytes:
+# a file with none of the latter trims the same by spaces alone.
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n\r"
+_ODD_SPACE = re.compile(b"|".join(
+    re.escape(c.encode()) for c in WHITESPACE if c not in " \n\r"
+))
 
 
 class DealTable:
@@ -97,12 +115,24 @@ class DealTable:
         columns = {**columns, **{
             n: "string" for n in present if n not in columns
         }}
-        with _refusals():
-            present = _create(con, scan, present, columns, doubtful=doubtful,
-                              empty_is_null=source.format == "csv")
+        csv_file = source.format == "csv"
+        # While DuckDB reads a CSV file trimming only spaces, a scan of
+        # its bytes says whether that trims as Python does; if not, it
+        # is read again trimming every kind of whitespace.
+        with ThreadPoolExecutor(1, thread_name_prefix="ledger-scan") as pool:
+            facts = pool.submit(_text_facts, source.path) if csv_file else None
+            with _refusals():
+                created = _create(con, scan, present, columns,
+                                  doubtful=doubtful, empty_is_null=csv_file,
+                                  spaces_only=csv_file)
+                if facts is not None and not facts.result().plain(
+                    con.execute("SELECT count(*) FROM deal_rows").fetchone()[0]
+                ):
+                    created = _create(con, scan, present, columns,
+                                      doubtful=doubtful, empty_is_null=True)
         if not _clean(con):
             return None
-        return cls._finish(con, source, columns, present)
+        return cls._finish(con, source, columns, created)
 
     @classmethod
     def _from_rows(cls, con, source, columns) -> DealTable:
@@ -401,28 +431,88 @@ def _typed(name: str, kind: str) -> tuple[str, str]:
     )
 
 
+def _trimmed(column: str, empty_is_null: bool, spaces_only: bool) -> str:
+    """SQL for a text column trimmed as the row-by-row reader trims it,
+    an empty text missing. Trimming every value costs more than looking
+    for a space in it, and only a value of whitespace trims to empty."""
+    if spaces_only:
+        padded, trim = f"contains({column}, ' ')", f"trim({column})"
+    else:
+        padded = f"regexp_matches({column}, {literal(_PADDED)})"
+        trim = f"trim({column}, {literal(WHITESPACE)})"
+    if empty_is_null:
+        return f"CASE WHEN {padded} THEN NULLIF({trim}, '') ELSE {column} END"
+    return f"NULLIF(CASE WHEN {padded} THEN {trim} ELSE {column} END, '')"
+
+
+class _TextFacts:
+    """What a scan of a CSV file's bytes says about its values."""
+
+    def __init__(self, odd_space: bool, newlines: int | None = None,
+                 returns: int | None = None):
+        self.odd_space = odd_space
+        # Counted only in a file with quotes, the one place a value can
+        # hold a line break.
+        self.newlines = newlines
+        self.returns = returns
+
+    def plain(self, rows: int) -> bool:
+        """Whether trimming spaces alone trims every value as Python
+        does: no other whitespace anywhere, and every line break (CR LF
+        or LF) ends a row, so that no value holds one."""
+        if self.odd_space:
+            return False
+        if self.newlines is None:
+            return True
+        return (
+            self.returns in (0, self.newlines)
+            and self.newlines in (rows, rows + 1)
+        )
+
+
+def _text_facts(path) -> _TextFacts:
+    """Scan a CSV file for whitespace other than spaces and, if it has
+    quotes, count its line breaks. The bytes of plain text are dropped
+    first, which leaves little or nothing to search; a character cut
+    where one block ends is whole once the end of what was left of that
+    block comes first."""
+    odd = quoted = False
+    left = b""
+    for block in _blocks(path):
+        quoted = quoted or b'"' in block
+        if not odd:
+            rest = left + block.translate(None, _PLAIN_BYTES)
+            odd = _ODD_SPACE.search(rest) is not None
+            left = rest[-2:]
+    if odd or not quoted:
+        return _TextFacts(odd)
+    newlines = returns = 0
+    for block in _blocks(path):
+        newlines += block.count(b"\n")
+        returns += block.count(b"\r")
+    return _TextFacts(odd, newlines, returns)
+
+
+def _blocks(path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        yield from iter(lambda: f.read(1 << 20), b"")
+
+
 def _create(con, scan: str, present, columns, append: bool = False,
-            doubtful=(), empty_is_null: bool = False) -> None:
+            doubtful=(), empty_is_null: bool = False,
+            spaces_only: bool = False) -> None:
     """Create (or add to) ``deal_rows`` from a scan of text columns, with
     ``@bad`` marking a row the Python reader would refuse, or that it
     must read itself (``doubtful``). Each column is trimmed, then typed,
     then checked, each step reading the one before by name, so that no
     value is computed twice. ``empty_is_null`` says the scan already
-    reads an empty value as missing, as DuckDB's CSV reader does."""
-    # Trimming every value costs more than looking for a space in it,
-    # and only a value of spaces can trim down to empty.
-    if empty_is_null:
-        texts = ", ".join(
-            f"CASE WHEN contains({quote(n)}, ' ') THEN NULLIF(trim("
-            f"{quote(n)}), '') ELSE {quote(n)} END AS {quote(TEXT_OF + n)}"
-            for n in present
-        )
-    else:
-        texts = ", ".join(
-            f"NULLIF(CASE WHEN contains({quote(n)}, ' ') THEN trim("
-            f"{quote(n)}) ELSE {quote(n)} END, '') AS {quote(TEXT_OF + n)}"
-            for n in present
-        )
+    reads an empty value as missing, as DuckDB's CSV reader does;
+    ``spaces_only``, that no value holds whitespace other than spaces."""
+    texts = ", ".join(
+        f"{_trimmed(quote(n), empty_is_null, spaces_only)} AS "
+        f"{quote(TEXT_OF + n)}"
+        for n in present
+    )
     extra = [f"{quote(OWN + n)}" for n in present
              if f'"{OWN}{n}"' in " ".join(doubtful)]
     extra += ['"@line"'] if '"@line"' in " ".join(doubtful) else []

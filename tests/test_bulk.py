@@ -22,6 +22,7 @@ import test_columnar as generated
 from engine import dealtable
 from engine.dealtable import DealTable
 from engine.columnar import NotColumnar
+from engine.data import iter_deals
 from engine.errors import DataError
 from engine.evaluate import evaluate
 from engine.loader import load_catalog
@@ -198,9 +199,89 @@ def test_values_read_as_the_input_contract_says(tmp_path):
     assert table.kinds["tech_win"] == "flag"
 
 
-def _rows(source):
-    from engine.data import iter_deals
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_values_padded_with_any_whitespace_read_as_in_python(tmp_path,
+                                                             newline):
+    """Tabs, no-break and ideographic spaces, and line breaks inside a
+    quoted value are trimmed as Python's strip() trims them, not only
+    spaces."""
+    rows = [
+        "deal_id,close_date,amount,owner,stage,type",
+        "\tD1\u00a0,2026-02-01,12.50,A\u2003,won\t,\u3000new\u00a0",
+        'D2,2026-02-02,7,"A\n",won,"\nupsell "',
+        "D3,2026-02-03,1,A,won,renewal",
+    ]
+    source = _project(tmp_path, newline.join(rows) + newline)
 
+    table = DealTable.read(source)
+
+    # Rows are numbered by record here, by line in Python: D2 spans
+    # three lines.
+    assert [d.attributes for d in table.deals()] == [
+        d.attributes for d in iter_deals(source)
+    ]
+    d1, d2, d3 = table.deals()
+    assert (d1.deal_id, d1.amount, d1.owner, d1.stage) == (
+        "D1", Decimal("12.50"), "A", "won")
+    assert d1.attributes["type"] == "new"
+    assert (d2.owner, d2.attributes["type"]) == ("A", "upsell")
+
+
+def test_json_lines_padded_with_any_whitespace_read_as_in_python(tmp_path):
+    source = _jsonl(
+        tmp_path,
+        '{"deal_id": "D1\\t", "close_date": "2026-02-01", "amount": 5, '
+        '"owner": "\\u00a0A", "type": "new\\u3000"}',
+        '{"deal_id": "D2", "close_date": "2026-02-02", "amount": 6, '
+        '"owner": "A", "type": " "}',
+    )
+
+    table = DealTable.read(source)
+
+    assert table.deals() == list(iter_deals(source))
+    assert [(d.deal_id, d.owner, d.attributes.get("type"))
+            for d in table.deals()] == [("D1", "A", "new"), ("D2", "A", None)]
+
+
+@pytest.mark.parametrize(("tail", "odd"), [
+    ("\u00a0", True), ("\u2028", True), ("\t", True), ("\u00e9", False),
+    ("\u20ac", False), ("x", False),
+])
+def test_a_scan_finds_whitespace_other_than_spaces(tmp_path, tail, odd):
+    """Even a character cut in two where the scan's blocks meet."""
+    path = tmp_path / "deals.csv"
+    block = 1 << 20
+    path.write_bytes(b"a" * (block - 1) + tail.encode() + b"\n")
+
+    facts = dealtable._text_facts(path)
+
+    assert facts.odd_space is odd
+    assert facts.plain(0) is not odd
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    (b'h\r\n"1"\r\n2\r\n', True),
+    (b'h\n"1"\n2', True),
+    (b'h\n"1\n"\n2\n', False),
+    (b'h\n"1\r"\n2\n', False),
+    (b"h\n1\n2\n", True),
+])
+def test_a_scan_of_a_file_with_quotes_counts_its_line_breaks(tmp_path, text,
+                                                             plain):
+    """A value holds a line break only between quotes; then the file has
+    more line breaks than rows."""
+    path = tmp_path / "deals.csv"
+    path.write_bytes(text)
+    assert dealtable._text_facts(path).plain(2) is plain
+
+
+def test_whitespace_is_what_python_strips():
+    assert dealtable.WHITESPACE == "".join(
+        chr(c) for c in range(0x110000) if chr(c).isspace()
+    )
+
+
+def _rows(source):
     return iter_deals(source, column_types={"tech_win": "boolean",
                                             "seats": "integer"})
 
