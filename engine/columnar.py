@@ -953,12 +953,11 @@ def _parameter(kind: str | None, values: Sequence):
     """A column's kind, the SQL that unnests its list parameter, and the
     list. Numbers travel as plain text and become the exact DECIMAL
     their values need; numbers no DECIMAL holds exactly stay text, of
-    kind MIXED, as do the values of a column of mixed kinds (missing)."""
+    kind MIXED. A column of mixed kinds is loaded as missing values."""
     if kind in (None, MIXED):
         return kind, "unnest(?::VARCHAR[])", [None] * len(values)
     if kind == NUMBER:
         digits = _digits(values)
-        texts = [None if v is None else _number_text(v) for v in values]
         if digits is None or sum(digits) > MAX_DIGITS:
             return MIXED, "unnest(?::VARCHAR[])", [
                 None if v is None else str(v) for v in values
@@ -967,7 +966,7 @@ def _parameter(kind: str | None, values: Sequence):
         width = max(whole + scale, 1)
         return kind, (
             f"CAST(unnest(?::VARCHAR[]) AS DECIMAL({width}, {scale}))"
-        ), texts
+        ), [None if v is None else _number_text(v) for v in values]
     return kind, f"unnest(?::{_SQL_TYPES[kind]}[])", list(values)
 
 

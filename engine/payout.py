@@ -280,34 +280,18 @@ def _band_index(bands, position: Decimal) -> int | None:
 
 
 def _band_trace(band: Band, rate, basis, part, paid) -> dict:
-    return {
-        **_band_words(band, basis),
-        "rate": str(rate),
-        "amount": str(part),
-        "pay": str(paid),
-    }
-
-
-# A band's edges and rule as a trace shows them, by the band's identity:
-# they depend on the plan alone, not on the payee.
-_BAND_WORDS: dict[tuple[int, str], tuple[Band, dict]] = {}
-
-
-def _band_words(band: Band, basis: str) -> dict:
-    known = _BAND_WORDS.get((id(band), basis))
-    if known is not None and known[0] is band:
-        return known[1]
     show = percent_text if basis == "attainment" else str
     rule = str(band.rate)
     if band.when is not None:
         rule += f" when {band.when.source}, otherwise {band.otherwise}"
-    words = {
+    return {
         "from": show(band.lower),
         "to": None if band.upper is None else show(band.upper),
         "rule": rule,
+        "rate": str(rate),
+        "amount": str(part),
+        "pay": str(paid),
     }
-    _BAND_WORDS[(id(band), basis)] = (band, words)
-    return words
 
 
 # -- other rules -----------------------------------------------------------
