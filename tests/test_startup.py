@@ -162,3 +162,22 @@ def test_leaving_reports_what_a_command_exits_with(code, status, printed):
     assert done.returncode == status
     assert done.stdout == "unflushedhandled\n"
     assert done.stderr == printed
+
+
+def test_leaving_ends_as_usual_while_a_thread_still_runs():
+    """A thread pool left open (by a plugin, say) is stopped as the
+    interpreter stops it, not waited for forever."""
+    script = (
+        "from concurrent.futures import ThreadPoolExecutor; "
+        "from engine import cli; "
+        "pool = ThreadPoolExecutor(1); "
+        "pool.submit(print, 'done', flush=True).result(); "
+        "cli._leave(4)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True,
+        cwd=ROOT, timeout=30,
+    )
+
+    assert done.returncode == 4
+    assert done.stdout == "done\n"
