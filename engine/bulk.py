@@ -638,7 +638,9 @@ DICTIONARY_SIZE = 4096
 
 def write_parquet(con, query: str, folder: Path) -> str:
     """Write a query's rows as Parquet named by the SHA-256 of the file;
-    returns the hash. The same rows give the same file and the same name."""
+    returns the hash. The same rows in the same order give the same file
+    and the same name; a join run on several threads may order them
+    differently from one run to the next."""
     fd, temp = tempfile.mkstemp(dir=folder, prefix=".credits-",
                                 suffix=".parquet")
     os.close(fd)
