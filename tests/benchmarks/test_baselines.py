@@ -68,8 +68,14 @@ def test_handwritten_sql_pays_what_attain_pays(case, attain, tmp_path):
     assert len(paid(expected)) > 1_000
 
 
-def test_handwritten_sql_writes_its_lines_and_credits(case, attain, tmp_path):
-    found = run_handwritten(case, tmp_path)
+@pytest.mark.parametrize("program", [run_handwritten, run_rowwise],
+                         ids=["handwritten", "rowwise"])
+def test_baseline_writes_its_lines_and_credits(case, attain, tmp_path,
+                                               program):
+    found = program(case, tmp_path)
+    assert sorted(f.name for f in tmp_path.iterdir()) == [
+        "credits.parquet", "payouts.parquet"
+    ]
     written = duckdb.sql(
         f"SELECT payee_id, period, component, amount "
         f"FROM '{tmp_path / 'payouts.parquet'}'"

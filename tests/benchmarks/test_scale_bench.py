@@ -10,12 +10,13 @@ so that its peak memory can be read:
 - **limit**: the hand-written DuckDB SQL of :mod:`handwritten`, which
   writes its payout lines and credit table as Parquet;
 - **row by row**: :mod:`rowwise`, each condition evaluated per deal with
-  the locked-down simpleeval (at the smallest size, and at a million
-  deals in a full run).
+  the locked-down simpleeval, its credits and payout lines written as
+  Parquet (at the smallest size, and at a million deals in a full run).
 
 Both DuckDB programs get the same memory limit and temporary folder.
-Every program's payout lines must equal the hand-written SQL's, run in
-this process, to the cent. A last test writes the ratios to
+Every program writes its payout lines and its credit table, and both
+must equal the hand-written SQL's, run in this process: the lines to the
+cent, the credits row for row. A last test writes the ratios to
 ``.benchmarks/scale.md``.
 
 The test command runs the smallest size once. The full sizes (or those
@@ -161,6 +162,21 @@ def _paid_parquet(path: Path) -> dict:
     return {(p, period, c): amount for p, period, c, amount in rows}
 
 
+def _same_rows(first: Path, second: Path) -> bool:
+    """Whether two credit tables hold the same rows, as many times each,
+    in any order, amounts compared as numbers."""
+    query = (
+        "SELECT count(*) FROM (SELECT deal_id, payee_id, credit_type, credit "
+        "FROM read_parquet(?) EXCEPT ALL SELECT deal_id, payee_id, "
+        "credit_type, credit FROM read_parquet(?))"
+    )
+    con = duckdb.connect()
+    return all(
+        con.execute(query, [str(a), str(b)]).fetchone()[0] == 0
+        for a, b in ((first, second), (second, first))
+    )
+
+
 def _nonzero(paid: dict) -> dict:
     return {k: v for k, v in paid.items() if v}
 
@@ -204,6 +220,7 @@ def test_attain(benchmark, case, expected):
     )
     credits = list((folder / ".attain/credits").glob("*.parquet"))
     assert len(credits) == 1
+    assert _same_rows(credits[0], folder / "expected/credits.parquet")
     if deals >= 10_000_000:
         assert peak < 2 * 2**30, f"peak {peak / 2**30:.2f} GiB"
 
@@ -231,21 +248,19 @@ def row_case(request, tmp_path_factory):
 def test_row_by_row(benchmark, row_case):
     folder, deals, expected = row_case
     code = (
-        "import csv, sys; from pathlib import Path; "
+        "import sys; from pathlib import Path; "
         "from rowwise import run_rowwise; "
-        "paid = run_rowwise(Path(sys.argv[1])); "
-        "w = csv.writer(open(sys.argv[2], 'w', newline='')); "
-        "w.writerow(['payee_id', 'period', 'component', 'amount']); "
-        "w.writerows([*k, v] for k, v in sorted(paid.items()))"
+        "run_rowwise(Path(sys.argv[1]), Path(sys.argv[2]))"
     )
-    argv = [sys.executable, "-c", code, str(folder),
-            str(folder / "rowwise.csv")]
+    argv = [sys.executable, "-c", code, str(folder), str(folder / "rows")]
     benchmark.pedantic(
         _measure, ("row by row", deals, argv, folder),
         rounds=ROUNDS if deals <= 100_000 else 1, iterations=1,
     )
     _record(benchmark, "row by row", deals)
-    assert _paid_csv(folder / "rowwise.csv") == expected
+    assert _paid_parquet(folder / "rows/payouts.parquet") == expected
+    assert _same_rows(folder / "rows/credits.parquet",
+                      folder / "expected/credits.parquet")
 
 
 def test_connector_rows_in_batches(benchmark, smallest):
