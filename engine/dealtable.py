@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 # Rows of a connector that yields them are loaded this many at a time.
 BATCH = 100_000
+# A CSV file's bytes are scanned this many at a time.
+BLOCK = 1 << 20
 # A decimal column is read with this many places, then narrowed to the
 # places its values use; a value with more is left to Python.
 PLACES = 9
@@ -116,20 +118,16 @@ class DealTable:
             n: "string" for n in present if n not in columns
         }}
         csv_file = source.format == "csv"
-        # While DuckDB reads a CSV file trimming only spaces, a scan of
-        # its bytes says whether that trims as Python does; if not, it
-        # is read again trimming every kind of whitespace.
-        with ThreadPoolExecutor(1, thread_name_prefix="ledger-scan") as pool:
-            facts = pool.submit(_text_facts, source.path) if csv_file else None
-            with _refusals():
-                created = _create(con, scan, present, columns,
-                                  doubtful=doubtful, empty_is_null=csv_file,
-                                  spaces_only=csv_file)
-                if facts is not None and not facts.result().plain(
-                    con.execute("SELECT count(*) FROM deal_rows").fetchone()[0]
-                ):
-                    created = _create(con, scan, present, columns,
-                                      doubtful=doubtful, empty_is_null=True)
+
+        def create(trim: str) -> list[str]:
+            return _create(con, scan, present, columns, doubtful=doubtful,
+                           empty_is_null=csv_file, trim=trim)
+
+        with _refusals():
+            if csv_file:
+                created = _create_trimmed(con, source.path, create)
+            else:
+                created = create(ALL)
         if not _clean(con):
             return None
         return cls._finish(con, source, columns, created)
@@ -431,30 +429,39 @@ def _typed(name: str, kind: str) -> tuple[str, str]:
     )
 
 
-def _trimmed(column: str, empty_is_null: bool, spaces_only: bool) -> str:
+# How a text column is trimmed, from least to most work: not at all,
+# of spaces, of every kind of whitespace.
+NONE, SPACES, ALL = TRIMS = ("none", "spaces", "all")
+
+
+def _trimmed(column: str, empty_is_null: bool, trim: str) -> str:
     """SQL for a text column trimmed as the row-by-row reader trims it,
     an empty text missing. Trimming every value costs more than looking
     for a space in it, and only a value of whitespace trims to empty."""
-    if spaces_only:
-        padded, trim = f"contains({column}, ' ')", f"trim({column})"
+    if trim == NONE:
+        return column if empty_is_null else f"NULLIF({column}, '')"
+    if trim == SPACES:
+        padded, trimmed = f"contains({column}, ' ')", f"trim({column})"
     else:
         padded = f"regexp_matches({column}, {literal(_PADDED)})"
-        trim = f"trim({column}, {literal(WHITESPACE)})"
+        trimmed = f"trim({column}, {literal(WHITESPACE)})"
     if empty_is_null:
-        return f"CASE WHEN {padded} THEN NULLIF({trim}, '') ELSE {column} END"
-    return f"NULLIF(CASE WHEN {padded} THEN {trim} ELSE {column} END, '')"
+        return (f"CASE WHEN {padded} THEN NULLIF({trimmed}, '') "
+                f"ELSE {column} END")
+    return f"NULLIF(CASE WHEN {padded} THEN {trimmed} ELSE {column} END, '')"
 
 
 class _TextFacts:
     """What a scan of a CSV file's bytes says about its values."""
 
     def __init__(self, odd_space: bool, newlines: int | None = None,
-                 returns: int | None = None):
+                 returns: int | None = None, space: bool = True):
         self.odd_space = odd_space
         # Counted only in a file with quotes, the one place a value can
         # hold a line break.
         self.newlines = newlines
         self.returns = returns
+        self.space = space
 
     def plain(self, rows: int) -> bool:
         """Whether trimming spaces alone trims every value as Python
@@ -469,47 +476,77 @@ class _TextFacts:
             and self.newlines in (rows, rows + 1)
         )
 
+    def trim(self, rows: int) -> str:
+        """The least trimming that trims every value as Python does."""
+        if not self.plain(rows):
+            return ALL
+        return SPACES if self.space else NONE
+
 
 def _text_facts(path) -> _TextFacts:
-    """Scan a CSV file for whitespace other than spaces and, if it has
-    quotes, count its line breaks. The bytes of plain text are dropped
-    first, which leaves little or nothing to search; a character cut
-    where one block ends is whole once the end of what was left of that
-    block comes first."""
-    odd = quoted = False
+    """Scan a CSV file for spaces, for whitespace other than spaces and,
+    if it has quotes, count its line breaks. The bytes of plain text are
+    dropped first, which leaves little or nothing to search; a character
+    cut where one block ends is whole once the end of what was left of
+    that block comes first."""
+    odd = quoted = space = False
     left = b""
     for block in _blocks(path):
         quoted = quoted or b'"' in block
+        space = space or b" " in block
         if not odd:
             rest = left + block.translate(None, _PLAIN_BYTES)
             odd = _ODD_SPACE.search(rest) is not None
             left = rest[-2:]
     if odd or not quoted:
-        return _TextFacts(odd)
+        return _TextFacts(odd, space=space)
     newlines = returns = 0
     for block in _blocks(path):
         newlines += block.count(b"\n")
         returns += block.count(b"\r")
-    return _TextFacts(odd, newlines, returns)
+    return _TextFacts(odd, newlines, returns, space)
+
+
+def _create_trimmed(con, path, create) -> list[str]:
+    """``create`` a CSV file's table with the least trimming that trims
+    as Python does. While DuckDB reads the file, a scan of its bytes
+    says whether the trimming chosen was enough; if not, the file is
+    read again trimming more. A file whose first block holds no space
+    is read untrimmed, as a file rarely gains spaces further down."""
+    trim = SPACES if _has_space(path) else NONE
+    with ThreadPoolExecutor(1, thread_name_prefix="ledger-scan") as pool:
+        facts = pool.submit(_text_facts, path)
+        created = create(trim)
+        rows = con.execute("SELECT count(*) FROM deal_rows").fetchone()[0]
+        needed = facts.result().trim(rows)
+    if TRIMS.index(needed) > TRIMS.index(trim):
+        created = create(needed)
+    return created
+
+
+def _has_space(path) -> bool:
+    """Whether the first block of a file holds a space."""
+    return b" " in next(_blocks(path), b"")
 
 
 def _blocks(path) -> Iterator[bytes]:
     with open(path, "rb") as f:
-        yield from iter(lambda: f.read(1 << 20), b"")
+        yield from iter(lambda: f.read(BLOCK), b"")
 
 
 def _create(con, scan: str, present, columns, append: bool = False,
             doubtful=(), empty_is_null: bool = False,
-            spaces_only: bool = False) -> None:
+            trim: str = ALL) -> list[str]:
     """Create (or add to) ``deal_rows`` from a scan of text columns, with
     ``@bad`` marking a row the Python reader would refuse, or that it
     must read itself (``doubtful``). Each column is trimmed, then typed,
     then checked, each step reading the one before by name, so that no
     value is computed twice. ``empty_is_null`` says the scan already
     reads an empty value as missing, as DuckDB's CSV reader does;
-    ``spaces_only``, that no value holds whitespace other than spaces."""
+    ``trim`` (``NONE``, ``SPACES`` or ``ALL``), what whitespace a value
+    may be padded with."""
     texts = ", ".join(
-        f"{_trimmed(quote(n), empty_is_null, spaces_only)} AS "
+        f"{_trimmed(quote(n), empty_is_null, trim)} AS "
         f"{quote(TEXT_OF + n)}"
         for n in present
     )

@@ -243,6 +243,53 @@ def test_json_lines_padded_with_any_whitespace_read_as_in_python(tmp_path):
             for d in table.deals()] == [("D1", "A", "new"), ("D2", "A", None)]
 
 
+@pytest.fixture
+def trims_used(monkeypatch) -> list[str]:
+    """The trimming each table of the ledger is created with, in order."""
+    used = []
+    create = dealtable._create
+
+    def spy(*args, trim=dealtable.ALL, **kwargs):
+        used.append(trim)
+        return create(*args, trim=trim, **kwargs)
+
+    monkeypatch.setattr(dealtable, "_create", spy)
+    return used
+
+
+@pytest.mark.parametrize(("last", "trims"), [
+    ("D40,2026-02-09,4,A,won,new", ["none"]),
+    ("D40,2026-02-09,4, A ,won,new", ["none", "spaces"]),
+    ("D40,2026-02-09,4,A,won,new\u00a0", ["none", "all"]),
+])
+def test_a_file_is_trimmed_no_more_than_it_needs(tmp_path, monkeypatch,
+                                                 trims_used, last, trims):
+    """A file whose first block has no space is read untrimmed, and read
+    again when a space or other whitespace turns up further down."""
+    monkeypatch.setattr(dealtable, "BLOCK", 64)
+    rows = ["deal_id,close_date,amount,owner,stage,type"] + [
+        f"D{n},2026-02-0{n % 9 + 1},{n},A,won,new" for n in range(1, 40)
+    ] + [last]
+    source = _project(tmp_path, "\n".join(rows) + "\n")
+
+    table = DealTable.read(source)
+
+    assert trims_used == trims
+    assert table.deals() == list(iter_deals(source))
+    assert table.deals()[-1].owner == "A"
+    assert table.deals()[-1].attributes["type"] == "new"
+
+
+def test_a_space_in_the_first_block_trims_spaces_at_once(tmp_path,
+                                                         trims_used):
+    source = _project(tmp_path, HEADER + "D1,2026-02-01, 5 ,A,won,\n")
+
+    table = DealTable.read(source)
+
+    assert trims_used == ["spaces"]
+    assert table.deals()[0].amount == Decimal(5)
+
+
 @pytest.mark.parametrize(("tail", "odd"), [
     ("\u00a0", True), ("\u2028", True), ("\t", True), ("\u00e9", False),
     ("\u20ac", False), ("x", False),
