@@ -68,6 +68,8 @@ _PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n\r"
 _ODD_SPACE = re.compile(b"|".join(
     re.escape(c.encode()) for c in WHITESPACE if c not in " \n\r"
 ))
+_ODD_ASCII = [c.encode() for c in WHITESPACE
+              if c.isascii() and c not in " \n\r"]
 
 
 class DealTable:
@@ -494,7 +496,15 @@ def _text_facts(path) -> _TextFacts:
     for block in _blocks(path):
         quoted = quoted or b'"' in block
         space = space or b" " in block
-        if not odd:
+        if odd:
+            continue
+        if block.isascii():
+            # No character is cut where this block starts, and looking
+            # for each kind of whitespace in it costs less than dropping
+            # its plain bytes.
+            odd = any(c in block for c in _ODD_ASCII)
+            left = b""
+        else:
             rest = left + block.translate(None, _PLAIN_BYTES)
             odd = _ODD_SPACE.search(rest) is not None
             left = rest[-2:]

@@ -306,6 +306,22 @@ def test_a_scan_finds_whitespace_other_than_spaces(tmp_path, tail, odd):
     assert facts.plain(0) is not odd
 
 
+@pytest.mark.parametrize(("middle", "odd"), [
+    (b"\t", True), (b"\x1f", True), (b"\xc2\xa0", True),
+    (b"\xc3\xa9", False), (b" ", False),
+])
+def test_a_scan_looks_at_every_block(tmp_path, monkeypatch, middle, odd):
+    """Plain ASCII blocks before and after the one that holds it."""
+    monkeypatch.setattr(dealtable, "BLOCK", 64)
+    path = tmp_path / "deals.csv"
+    path.write_bytes(b"a" * 150 + middle + b"b" * 150 + b"\n")
+
+    facts = dealtable._text_facts(path)
+
+    assert facts.odd_space is odd
+    assert facts.space is (middle == b" ")
+
+
 @pytest.mark.parametrize(("text", "plain"), [
     (b'h\r\n"1"\r\n2\r\n', True),
     (b'h\n"1"\n2', True),
