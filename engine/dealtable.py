@@ -487,10 +487,10 @@ class _TextFacts:
 
 def _text_facts(path) -> _TextFacts:
     """Scan a CSV file for spaces, for whitespace other than spaces and,
-    if it has quotes, count its line breaks. The bytes of plain text are
-    dropped first, which leaves little or nothing to search; a character
-    cut where one block ends is whole once the end of what was left of
-    that block comes first."""
+    if it has quotes, count its line breaks. From a block that is not
+    plain ASCII the bytes of plain text are dropped first, which leaves
+    little to search; a character cut where one block ends is whole once
+    the end of what was left of that block comes first."""
     odd = quoted = space = False
     left = b""
     for block in _blocks(path):
@@ -500,8 +500,7 @@ def _text_facts(path) -> _TextFacts:
             continue
         if block.isascii():
             # No character is cut where this block starts, and looking
-            # for each kind of whitespace in it costs less than dropping
-            # its plain bytes.
+            # for each kind of whitespace costs less than dropping bytes.
             odd = any(c in block for c in _ODD_ASCII)
             left = b""
         else:
