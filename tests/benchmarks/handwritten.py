@@ -84,11 +84,11 @@ def run_handwritten(
         con.execute(CHAIN)
         con.execute(_coverage(rules()))
         con.execute(_own_credits(rules()))
-        _copy(con, ALL_CREDITS, out / "credits.parquet")
+        copy_parquet(con, ALL_CREDITS, out / "credits.parquet")
 
         con.execute(_measures())
         con.execute(_payouts())
-        _copy(con, "SELECT * FROM payouts ORDER BY ALL",
+        copy_parquet(con, "SELECT * FROM payouts ORDER BY ALL",
               out / "payouts.parquet")
         rows = con.execute(
             "SELECT payee_id, period, component, amount FROM payouts"
@@ -96,15 +96,17 @@ def run_handwritten(
     return {(p, period, c): amount for p, period, c, amount in rows}
 
 
-# Attain's writer settings (engine.bulk.DICTIONARY_SIZE), so that both
-# sides pay the same for the same file; not imported, as this program
+# Attain's writer settings (engine.bulk.DICTIONARY_SIZE), so that every
+# program pays the same for the same file; not imported, as this program
 # loads nothing of Attain's.
 DICTIONARY_SIZE = 4096
 
 
-def _copy(con, query: str, path: Path) -> None:
+def copy_parquet(con, query: str, path: Path) -> None:
+    """Write a query's rows to ``path`` as Parquet, as every program of
+    the benchmark writes them."""
     con.execute(
-        f"COPY ({query}) TO '{_quoted(path)}' "
+        f"COPY ({query}) TO '{quoted_path(path)}' "
         f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_SIZE})"
     )
 
@@ -113,11 +115,11 @@ def _read(con, table: str, path: Path, columns: dict[str, str]) -> None:
     types = ", ".join(f"'{k}': '{v}'" for k, v in columns.items())
     con.execute(
         f"CREATE TABLE {table} AS SELECT * FROM read_csv("
-        f"'{_quoted(path)}', header = true, columns = {{{types}}})"
+        f"'{quoted_path(path)}', header = true, columns = {{{types}}})"
     )
 
 
-def _quoted(path: Path) -> str:
+def quoted_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 

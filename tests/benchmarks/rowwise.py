@@ -6,8 +6,9 @@ on it through Attain's locked-down expression evaluator (each parsed
 once), keep running totals per payee and quarter, then turn the totals
 into pay with Decimal arithmetic. Like the other two programs it keeps
 every credit, and writes the credit table and the payout lines as
-Parquet (through DuckDB, a batch of credits at a time). It is what
-Attain's DuckDB engine must beat by a wide margin to be worth having.
+Parquet (the credits through a CSV file that DuckDB turns into
+Parquet). It is what Attain's DuckDB engine must beat by a wide margin
+to be worth having.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from engine.expressions import Expression, parse_expression
-from handwritten import DICTIONARY_SIZE
+from handwritten import copy_parquet, quoted_path
 from realistic import (
     ALL_CREDIT_TYPES,
     OVERLAY_TYPES,
@@ -43,8 +44,6 @@ ZERO = Decimal(0)
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 Line = tuple[str, str, str]
-# Credits go to DuckDB this many at a time.
-BATCH = 100_000
 
 
 def run_rowwise(folder: Path, out: Path | None = None) -> dict[Line, Decimal]:
@@ -101,10 +100,14 @@ class CreditTable:
         self.file.close()
         columns = ("{'deal_id': 'VARCHAR', 'payee_id': 'VARCHAR', "
                    "'credit_type': 'VARCHAR', 'credit': 'DECIMAL(18, 6)'}")
+        spill = quoted_path(self.spill)
         with duckdb.connect() as con:
-            _copy(con, f"SELECT * FROM read_csv('{_quoted(self.spill)}', "
-                  f"header = false, columns = {columns})",
-                  self.out / "credits.parquet")
+            copy_parquet(
+                con,
+                f"SELECT * FROM read_csv('{spill}', header = false, "
+                f"columns = {columns})",
+                self.out / "credits.parquet",
+            )
             keys = sorted(lines)
             con.execute(
                 "CREATE TABLE payouts AS SELECT unnest(?::VARCHAR[]) AS "
@@ -114,18 +117,8 @@ class CreditTable:
                 [[k[0] for k in keys], [k[1] for k in keys],
                  [k[2] for k in keys], [str(lines[k]) for k in keys]],
             )
-            _copy(con, "SELECT * FROM payouts", self.out / "payouts.parquet")
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
-def _copy(con, query: str, path: Path) -> None:
-    con.execute(
-        f"COPY ({query}) TO '{_quoted(path)}' "
-        f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_SIZE})"
-    )
+            copy_parquet(con, "SELECT * FROM payouts",
+                         self.out / "payouts.parquet")
 
 
 # -- inputs ------------------------------------------------------------------
