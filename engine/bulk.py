@@ -59,6 +59,9 @@ class BulkStage(ColumnarStage):
         self._chain_tables: dict[str, str] = {}
         self._windows = 0
         self._has_stretches = False
+        # Per plan, the credits of its windows as measured and the kinds
+        # of their columns, for pay per deal.
+        self._measured: dict[tuple[str, str], tuple[str, dict]] = {}
 
     def close(self) -> None:
         self._tables.close()
@@ -378,6 +381,7 @@ class BulkStage(ColumnarStage):
             'ON "@window_payee" = "@payee" AND "@day" BETWEEN "@first" '
             f'AND "@last"{skipped}'
         )
+        self._measured[(plan.id, plan.version)] = (credits, kinds)
         found = {
             (payee, key): values
             for payee, key, *values in self.con.execute(
@@ -504,6 +508,75 @@ class BulkStage(ColumnarStage):
             table[(payee, key)] = results
         return table
 
+    # -- pay per deal ------------------------------------------------------
+
+    def deal_pay(self, plan: Plan, component, bands: Mapping) -> dict:
+        """What a rate table applied per deal pays in each window: each
+        credit the measure counts (each deal, for a count) valued alone
+        through the window's bands, ``bands`` being the window's
+        :class:`~engine.payout.DealBands` by (payee, key). Nothing is
+        divided, so the sums are exact."""
+        table = component.rule
+        measure = next(m for m in plan_measures(plan) if m.id == table.measure)
+        if (plan.id, plan.version) not in self._measured:
+            raise NotColumnar(
+                f"Component '{component.id}' applies its rates per deal to "
+                "a measure summed along the chains of managers."
+            )
+        credits, kinds = self._measured[(plan.id, plan.version)]
+        test = self._counts(measure, kinds)
+        if measure.aggregate == "count":
+            values = (
+                f'SELECT DISTINCT "@window_payee", "@key", "@id", 1 AS v '
+                f"{credits} AND ({test})"
+            )
+        else:
+            values = (
+                f'SELECT "@window_payee", "@key", '
+                f"{compile_value(measure.argument, kinds)} AS v "
+                f"{credits} AND ({test})"
+            )
+        name = f"deal_bands_{self._windows}"
+        self._windows += 1
+        rows = [
+            (payee, key, index, lower, upper, rate, found.floor)
+            for (payee, key), found in bands.items()
+            for index, (lower, upper, rate) in enumerate(found.edges)
+        ]
+        with _refusals():
+            loaded = self._tables.load(name, [
+                ("@window_payee", TEXT, [r[0] for r in rows]),
+                ("@key", TEXT, [r[1] for r in rows]),
+                ("@band", NUMBER, [r[2] for r in rows]),
+                ("@lower", NUMBER, [r[3] for r in rows]),
+                ("@upper", NUMBER, [r[4] for r in rows]),
+                ("@rate", NUMBER, [r[5] for r in rows]),
+                ("@floor", NUMBER, [r[6] for r in rows]),
+            ])
+            if any(kind != NUMBER for kind in list(loaded.values())[2:]):
+                raise NotColumnar("A rate or band edge has too many digits.")
+            first = 'CASE WHEN b."@band" = 0 THEN v * b."@rate" ELSE 0 END'
+            if table.method == "marginal":
+                part = (
+                    f'CASE WHEN v < 0 THEN {first} ELSE b."@rate" * '
+                    'greatest(least(v, coalesce(b."@upper", v)) - '
+                    'b."@lower", 0) END'
+                )
+            else:
+                part = (
+                    'CASE WHEN v < coalesce(b."@floor", v) THEN 0 '
+                    f"WHEN v < 0 THEN {first} "
+                    'WHEN v >= b."@lower" AND (b."@upper" IS NULL OR '
+                    'v < b."@upper") THEN v * b."@rate" ELSE 0 END'
+                )
+            found = self.con.execute(
+                f'SELECT c."@window_payee", c."@key", sum({part}) FROM '
+                f"({values}) c JOIN {name} b ON "
+                'b."@window_payee" = c."@window_payee" AND b."@key" = '
+                'c."@key" WHERE v IS NOT NULL GROUP BY ALL'
+            ).fetchall()
+        return {(payee, key): Decimal(total) for payee, key, total in found}
+
     # -- the credit table as a file ----------------------------------------
 
     def _credit_sql(self, key: str) -> str:
@@ -561,18 +634,28 @@ _CREDIT_KINDS = {"credit": NUMBER, "credit_share": NUMBER,
 
 
 def refuse_plan(plan: Plan, metrics) -> None:
-    """What the SQL path does not compute: pay per deal, metrics from
-    plugins, and cancellations clawed back deal by deal."""
-    for component in plan.components.values():
-        if getattr(component.rule, "per", None) == "deal":
+    """What the SQL path does not compute: pay per deal of a measure that
+    neither sums nor counts, and metrics from plugins."""
+    measures = {m.id: m for m in plan_measures(plan)}
+    for component in per_deal(plan):
+        if measures[component.rule.measure].aggregate not in ("sum", "count"):
             raise NotColumnar(
-                f"Component '{component.id}' applies its rates per deal."
+                f"Component '{component.id}' applies its rates per deal to "
+                "a measure that neither sums nor counts."
             )
-    for measure in plan_measures(plan):
+    for measure in measures.values():
         if measure.aggregate == "metric":
             raise NotColumnar(
                 f"Measure '{measure.id}' is computed by a plugin metric."
             )
+
+
+def per_deal(plan: Plan) -> list:
+    """The plan's components whose rate table is applied per deal."""
+    return [
+        c for c in plan.components.values()
+        if getattr(c.rule, "per", None) == "deal"
+    ]
 
 
 def _names(measure: Measure) -> set[str]:

@@ -186,9 +186,8 @@ class _Evaluator:
             key = f"{plan.crediting}/{plan.currency}/{plan.rate_date}"
             periods, shown = self._periods(plan)
             plan_slots = slots(plan, self.roster, periods)
-            windows = [_window(plan, slot) for slot in plan_slots]
             self.progress(f"{plan.id}: credits and measures")
-            table = self._first_stage(plan, key, windows, self.credits)
+            table = self._first_stage(plan, key, plan_slots, self.credits)
             measured.append((plan, plan_slots, table, shown))
         return measured
 
@@ -224,9 +223,10 @@ class _Evaluator:
             self.catalog, self.inputs, self.roster, self.metrics
         )
 
-    def _first_stage(self, plan, key, windows, credits) -> MeasureTable:
-        """A plan's measures per window, and its credits into ``credits``:
-        on DuckDB when chosen and exact, else in Python."""
+    def _first_stage(self, plan, key, plan_slots, credits) -> MeasureTable:
+        """A plan's measures per slot's window, and its credits into
+        ``credits``: on DuckDB when chosen and exact, else in Python."""
+        windows = [_window(plan, slot) for slot in plan_slots]
         if self.table is not None:
             from .columnar import NotColumnar
 
@@ -237,6 +237,7 @@ class _Evaluator:
                 credits[key], table = self.columnar.measure(
                     plan, windows, self._clawed_back(plan)
                 )
+                self._pay_per_deal(plan, plan_slots, table)
                 return table
             except NotColumnar as exc:
                 logger.info(
@@ -362,14 +363,47 @@ class _Evaluator:
             return self.table.last_close()
         return max((d.close_date for d in self.inputs.deals), default=None)
 
+    def _pay_per_deal(self, plan, plan_slots, table: MeasureTable) -> None:
+        """For a ledger in DuckDB, what each rate table applied per deal
+        pays in each slot, summed there over the deals with the bands the
+        slot's measures and quota give, and kept with the measure."""
+        from .bulk import per_deal
+        from .payout import deal_bands
+
+        for component in per_deal(plan):
+            bands = {}
+            for payee_slots in _by_payee(plan_slots).values():
+                for index, slot in enumerate(payee_slots):
+                    window = (slot.payee_id, slot.period.label)
+                    bands[window] = deal_bands(
+                        plan, component, slot, table[window],
+                        self._targets(plan, payee_slots, index),
+                    )
+            if not bands:
+                continue
+            sums = self.columnar.deal_pay(plan, component, bands)
+            measure = component.rule.measure
+            for window in bands:
+                table[window][measure].deal_pay[component.id] = sums.get(
+                    window, ZERO
+                )
+
     # -- pay ---------------------------------------------------------------
 
+    def _targets(self, plan, payee_slots: list[Slot], index: int):
+        """The targets of a payee's slot: the year to date for a
+        cumulative plan."""
+        if plan.accumulation != "cumulative":
+            return self.targets
+        slot = payee_slots[index]
+        return YearToDate(self.targets, [
+            s for s in payee_slots[:index]
+            if s.period.fiscal_year == slot.period.fiscal_year
+        ])
+
     def _pay(self, plan, plan_slots, table, shown) -> list[PayoutLine]:
-        by_payee: dict[str, list[Slot]] = {}
-        for slot in sorted(plan_slots, key=lambda s: s.period.start):
-            by_payee.setdefault(slot.payee_id, []).append(slot)
         lines = []
-        for payee, payee_slots in sorted(by_payee.items()):
+        for payee, payee_slots in sorted(_by_payee(plan_slots).items()):
             ledger = PayeeLedger(
                 plan,
                 payee,
@@ -378,22 +412,16 @@ class _Evaluator:
             )
             for index, slot in enumerate(payee_slots):
                 later = [s.period for s in payee_slots[index + 1:]]
-                earlier = [
-                    s for s in payee_slots[:index]
-                    if s.period.fiscal_year == slot.period.fiscal_year
-                ]
+                targets = self._targets(plan, payee_slots, index)
                 entries = self._period_entries(
-                    plan, ledger, slot, table, earlier, later
+                    plan, ledger, slot, table, targets, later
                 )
                 if slot.period.label in shown:
                     lines += [self._line(plan, slot, e) for e in entries]
         return lines
 
-    def _period_entries(self, plan, ledger, slot, table, earlier, later):
+    def _period_entries(self, plan, ledger, slot, table, targets, later):
         measures = table[(slot.payee_id, slot.period.label)]
-        targets = self.targets
-        if plan.accumulation == "cumulative":
-            targets = YearToDate(self.targets, earlier)
         entries: list[Entry] = []
         for component in plan.components.values():
             paid = ZERO
@@ -502,6 +530,14 @@ def _within(rule, cancel: Deal, original: Deal) -> bool:
     included."""
     days = (cancel.close_date - original.close_date).days
     return 0 <= days <= rule.window_days
+
+
+def _by_payee(plan_slots) -> dict[str, list[Slot]]:
+    """Each payee's slots, in order of their periods."""
+    found: dict[str, list[Slot]] = {}
+    for slot in sorted(plan_slots, key=lambda s: s.period.start):
+        found.setdefault(slot.payee_id, []).append(slot)
+    return found
 
 
 def _window(plan: Plan, slot: Slot) -> tuple[str, str, date, date]:

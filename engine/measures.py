@@ -50,6 +50,11 @@ class MeasureResult:
     contributions: list[Contribution] = field(default_factory=list)
     additive: bool = True
     itemised: bool = True
+    # Without contributions: what each rate table applied per deal pays
+    # over the deals behind the value, by component id.
+    deal_pay: dict[str, Decimal] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
 
 MeasureTable = dict[tuple[str, str], dict[str, MeasureResult]]

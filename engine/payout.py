@@ -144,19 +144,12 @@ def _rate_table(ctx: _Context, table: RateTable):
         "method": table.method,
         "basis": table.basis,
     }
+    quota, rates, edges = _edges(ctx, table)
     scale = Decimal(1)
-    if table.basis == "attainment":
-        quota = ctx.attainment_inputs(table.measure)
+    if quota is not None:
         scale = quota.amount
         trace.update(quota.trace())
         trace["attainment"] = s(value / scale)
-    rates = [_band_rate(ctx, table, band) for band in table.bands]
-    edges = [
-        (band.lower * scale,
-         None if band.upper is None else band.upper * scale,
-         rate)
-        for band, rate in zip(table.bands, rates)
-    ]
     if table.threshold is not None:
         floor = table.threshold * scale
         edges = [(_raise(lo, floor), hi, r) for lo, hi, r in edges]
@@ -189,14 +182,63 @@ def _rate_table(ctx: _Context, table: RateTable):
     return pay, result, trace
 
 
+def _edges(ctx: _Context, table: RateTable):
+    """The slot's quota (for a table on attainment), each band's rate,
+    and each band as (lower, upper, rate) in the measure's own units."""
+    quota = None
+    scale = Decimal(1)
+    if table.basis == "attainment":
+        quota = ctx.attainment_inputs(table.measure)
+        scale = quota.amount
+    rates = [_band_rate(ctx, table, band) for band in table.bands]
+    edges = [
+        (band.lower * scale,
+         None if band.upper is None else band.upper * scale,
+         rate)
+        for band, rate in zip(table.bands, rates)
+    ]
+    return quota, rates, edges
+
+
+@dataclass(frozen=True)
+class DealBands:
+    """A slot's rate table as pay per deal is computed where the deals
+    live: each band's (lower, upper, rate) in the measure's units, and
+    the floor below which a deal earns nothing. For marginal pay the
+    lower edges are already raised to the floor; for retroactive pay a
+    deal earns its band's rate on all of its value."""
+
+    edges: list[tuple[Decimal, Decimal | None, Decimal]]
+    floor: Decimal | None
+
+
+def deal_bands(plan: Plan, component: Component, slot: Slot,
+               measures: dict[str, MeasureResult],
+               targets: Targets) -> DealBands:
+    """The bands a rate table applied per deal (``per: deal``) has in
+    ``slot``: the same edges and rates each deal gets in Python."""
+    table = component.rule
+    ctx = _Context(plan, slot, measures, targets, ZERO)
+    quota, _, edges = _edges(ctx, table)
+    floor = None
+    if table.threshold is not None:
+        floor = table.threshold * (quota.amount if quota else Decimal(1))
+        if table.method == "marginal":
+            edges = [(_raise(lo, floor), hi, r) for lo, hi, r in edges]
+    return DealBands(edges, floor)
+
+
 def _per_deal(ctx: _Context, component: Component, table: RateTable):
     """Each deal's own amount sets its band: the table is applied to every
-    deal alone and the results added up."""
+    deal alone and the results added up. Where the deals were not at
+    hand, the sum comes with the measure, computed where they live."""
     result = ctx.result(table.measure)
     single = MeasureResult(ZERO, [], additive=True)
     view = _Single(ctx, table.measure, single)
     shares = []
     trace = None
+    if not result.itemised:
+        shares = [result.deal_pay[component.id]]
     for contribution in result.contributions:
         single.value = contribution.value
         pay, _, deal_trace = _rate_table(view, table)

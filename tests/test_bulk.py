@@ -134,6 +134,71 @@ def test_generated_plans_in_bulk(seed, projects, tmp_path, caplog):
     same_pay(catalog, project, inputs, rows=seed % 4 == 0, caplog=caplog)
 
 
+def _per_deal_plans(folder: Path, seed: int, measure: str) -> Path:
+    """Generated plans whose commission is applied per deal to
+    ``measure``, with bands on amounts, beside a second rate table per
+    deal. The plans pay in dollars at written rates, without clawbacks
+    or plugin metrics, so that nothing leaves them to Python. (Bands on
+    attainment per deal are held to Python in test_baselines.py, on a
+    roster whose quotas are never prorated.)"""
+    generated._write_plans(folder, seed)
+    for path in folder.glob("*generated-*.yaml"):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document.pop("clawback", None)
+        document["currency"] = "USD"
+        document["exchange_rates"] = {"date": "close_date"}
+        document["measures"]["new_logos"] = {
+            "name": "New logos", "count": "deals", "where": 'type == "new"'}
+        document["measures"]["discount"] = {
+            "name": "Discount", "sum": "list_price - amount"}
+        components = document["components"]
+        commission = components["commission"]["rate_table"]
+        commission.update(per="deal", measure=measure, basis="amount", bands=[
+            {"from": 0, "to": 10000, "rate": "5%"},
+            {"from": 10000, "to": 30000, "rate": "10%"},
+            {"from": 30000, "rate": "15%",
+             "when": "new_logos >= 2", "otherwise": "12%"}])
+        if "threshold" in commission:
+            commission["threshold"] = 2500
+        components["big_deals"] = {"name": "Big deals", "rate_table": {
+            "measure": "bookings", "basis": "amount", "per": "deal",
+            "method": "retroactive" if seed % 2 else "marginal",
+            "threshold": 5000, "bands": [
+                {"from": 0, "to": 20000, "rate": "1%"},
+                {"from": 20000, "rate": "2.5%",
+                 "when": "deals >= 2", "otherwise": "1.5%"}]}}
+        path.write_text(yaml.safe_dump(document, sort_keys=False),
+                        encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_rates_per_deal_are_paid_in_bulk(seed, projects, tmp_path, caplog):
+    """Rate tables applied per deal, to sums and to counts, marginal and
+    retroactive, with thresholds, caps and conditional rates, pay in
+    DuckDB what they pay in Python."""
+    measure = "deals" if seed % 3 == 2 else "bookings"
+    catalog = load_catalog([_per_deal_plans(tmp_path / "plans", seed,
+                                            measure)])
+    assert not catalog.errors, [str(f) for f in catalog.errors]
+    project, inputs = projects[(1, 7, 2026)[seed % 3]]
+
+    fell = same_pay(catalog, project, inputs, caplog=caplog)
+
+    assert fell == []
+
+
+def test_rates_per_deal_of_an_average_fall_back(projects, tmp_path,
+                                                caplog):
+    catalog = load_catalog([_per_deal_plans(tmp_path / "plans", 1,
+                                            "average_deal")])
+    project, inputs = projects[7]
+
+    fell = same_pay(catalog, project, inputs, caplog=caplog)
+
+    assert any("neither sums nor counts" in message for message in fell)
+
+
 def test_rows_of_a_connector_are_loaded_in_batches(projects, monkeypatch,
                                                     caplog):
     monkeypatch.setattr(dealtable, "BATCH", 97)

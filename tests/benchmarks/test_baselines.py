@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
+import shutil
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from engine.evaluate import Evaluation, evaluate
 from engine.loader import load_catalog
@@ -99,6 +102,68 @@ def test_rowwise_evaluator_pays_what_attain_pays(case, attain):
 
     assert paid(found) == paid(expected)
     assert found == expected
+
+
+def _changed(case: Path, folder: Path, plan_file: str, component: str,
+             **changes):
+    """A copy of the case with one rate table changed; its project and
+    checked plans."""
+    shutil.copytree(case, folder)
+    path = folder / "plans" / plan_file
+    plan = yaml.safe_load(path.read_text(encoding="utf-8"))
+    plan["components"][component]["rate_table"].update(changes)
+    path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    project = load_project(folder / "attain.yaml")
+    catalog = load_catalog(project.plans)
+    assert not catalog.errors, [str(f) for f in catalog.errors]
+    return project, catalog
+
+
+def _paid_on(project, catalog, engine: str) -> dict:
+    inputs, _ = read_inputs(project, get_plugin_manager(),
+                            catalog.deal_fields, engine=engine)
+    return lines(evaluate(catalog, inputs, (), METRICS, engine=engine))
+
+
+def _fell_back(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if "evaluated in Python" in r.getMessage()]
+
+
+@pytest.mark.parametrize("method", ["marginal", "retroactive"])
+def test_rates_per_deal_on_attainment_are_paid_in_duckdb(case, tmp_path,
+                                                         method, caplog):
+    """The commission applied per deal, each deal's band set by its own
+    credit against the quarter's quota: DuckDB pays what Python pays,
+    without leaving the plan to Python."""
+    project, catalog = _changed(case, tmp_path / "case", "ae-fy2026.yaml",
+                                "commission", per="deal", method=method,
+                                threshold="1%")
+
+    python = _paid_on(project, catalog, "python")
+    with caplog.at_level(logging.INFO):
+        found = _paid_on(project, catalog, "duckdb")
+
+    assert found == python
+    assert _fell_back(caplog) == []
+    commission = [v for (_, _, c), v in python.items() if c == "commission"]
+    assert sum(1 for v in commission if v) > 100
+
+
+def test_rates_per_deal_on_a_rolled_up_sum_fall_back(case, tmp_path,
+                                                     caplog):
+    """A manager's team bookings are summed along the chains of managers,
+    deal by deal nowhere: the plan is paid in Python, the same."""
+    project, catalog = _changed(case, tmp_path / "case",
+                                "manager-fy2026.yaml", "team_commission",
+                                per="deal")
+
+    python = _paid_on(project, catalog, "python")
+    with caplog.at_level(logging.INFO):
+        found = _paid_on(project, catalog, "duckdb")
+
+    assert found == python
+    assert any("chains of managers" in m for m in _fell_back(caplog))
 
 
 # -- the case ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluate import PRECISION, _Evaluator, _window, evaluate
+from engine.evaluate import PRECISION, _Evaluator, evaluate
 from engine.loader import load_catalog
 from engine.plugins import get_plugin_manager, metrics
 from engine.project import load_project, read_inputs
@@ -66,12 +66,9 @@ def first_stage(catalog, inputs, engine: str) -> dict:
             for plan in catalog.plans:
                 key = f"{plan.crediting}/{plan.currency}/{plan.rate_date}"
                 periods, _ = evaluator._periods(plan)
-                windows = [
-                    _window(plan, slot)
-                    for slot in slots(plan, evaluator.roster, periods)
-                ]
                 tables[plan.id] = evaluator._first_stage(
-                    plan, key, windows, credits
+                    plan, key, slots(plan, evaluator.roster, periods),
+                    credits,
                 )
         finally:
             if evaluator.columnar is not None:
