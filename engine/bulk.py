@@ -553,7 +553,8 @@ class BulkStage(ColumnarStage):
                 ("@rate", NUMBER, [r[5] for r in rows]),
                 ("@floor", NUMBER, [r[6] for r in rows]),
             ])
-            if any(kind != NUMBER for kind in list(loaded.values())[2:]):
+            numbers = ("@lower", "@upper", "@rate", "@floor")
+            if any(loaded[column] != NUMBER for column in numbers):
                 raise NotColumnar("A rate or band edge has too many digits.")
             first = 'CASE WHEN b."@band" = 0 THEN v * b."@rate" ELSE 0 END'
             if table.method == "marginal":

@@ -199,6 +199,28 @@ def test_rates_per_deal_of_an_average_fall_back(projects, tmp_path,
     assert any("neither sums nor counts" in message for message in fell)
 
 
+def test_rates_per_deal_on_prorated_quotas_fall_back(projects, tmp_path,
+                                                     caplog):
+    """A quota prorated by days has more digits than DuckDB holds, and so
+    have the band edges it sets: the plan is paid in Python, the same."""
+    folder = _per_deal_plans(tmp_path / "plans", 0, "bookings")
+    for path in folder.glob("*generated-*.yaml"):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        commission = document["components"]["commission"]["rate_table"]
+        commission.update(basis="attainment", bands=[
+            {"from": "0%", "to": "100%", "rate": "5%"},
+            {"from": "100%", "rate": "10%"}])
+        commission.pop("threshold", None)
+        path.write_text(yaml.safe_dump(document, sort_keys=False),
+                        encoding="utf-8")
+    catalog = load_catalog([folder])
+    project, inputs = projects[1]
+
+    fell = same_pay(catalog, project, inputs, caplog=caplog)
+
+    assert any("too many digits" in message for message in fell)
+
+
 def test_rows_of_a_connector_are_loaded_in_batches(projects, monkeypatch,
                                                     caplog):
     monkeypatch.setattr(dealtable, "BATCH", 97)
